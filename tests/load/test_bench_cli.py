@@ -1,0 +1,192 @@
+"""``loopsight bench``: one-line errors, exit codes, summary, JSON, partial results."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import loopsight
+from loopsight.cli import main
+
+from ._server import ScriptedServer, free_port
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(["bench", *args])
+    out, err = capsys.readouterr()
+    code = info.value.code
+    return (code if isinstance(code, int) else 0), out, err
+
+
+def test_success_prints_summary_and_saves_json(
+    server: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_file = tmp_path / "bench.json"
+    args = [server.url + "/status/201", "-n", "30", "-c", "3", "-H", "X-A: b c"]
+    code, out, err = run_cli([*args, "--json", str(out_file)], capsys)
+    assert (code, err) == (0, "")  # no progress bar when stderr is not a terminal
+    assert "30 (30 answered, 0 failed)" in out
+    assert "Requests/sec" in out
+    assert "p99" in out
+    data = json.loads(out_file.read_text())
+    assert (data["n"], data["c"], data["status"], data["errors"]) == (30, 3, {"201": 30}, {})
+    assert data["rps"] == pytest.approx(30 / data["total_s"])
+    assert f"{data['rps']:.2f}" in out
+    assert {s.headers["x-a"] for s in server.log.requests} == {"b c"}
+    assert len(server.log.opened) == 3
+
+
+def test_default_concurrency_is_capped_by_n(
+    server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli([server.url + "/ok", "-n", "5"], capsys)
+    assert code == 0
+    assert "5 connections" in out
+    assert len(server.log.opened) == 5
+
+
+def test_duration_and_rate(server: ScriptedServer, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli([server.url + "/ok", "--duration", "0.3", "--rate", "50"], capsys)
+    assert code == 0
+    assert "15 (15 answered, 0 failed)" in out
+    assert "open loop at 50 req/s" in out
+
+
+def _one_line(err: str) -> str:
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_unreachable_url(capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"http://127.0.0.1:{free_port()}/"
+    code, out, err = run_cli([url, "-n", "5", "-c", "5"], capsys)
+    assert (code, out) == (2, "")
+    assert _one_line(err) == f"loopsight: error: cannot connect to {url}: connection refused"
+
+
+def test_non_http_peer(capsys: pytest.CaptureFixture[str]) -> None:
+    with ScriptedServer(garbage=True) as peer:
+        code, out, err = run_cli([peer.url + "/", "-n", "5", "-c", "1"], capsys)
+    assert (code, out) == (2, "")
+    assert _one_line(err) == (
+        f"loopsight: error: {peer.url}/ did not answer with HTTP: "
+        "Expected HTTP/, RTSP/ or ICE/ in b'SSH-2.0-OpenSSH_9.6\\r\\n'"
+    )
+
+
+def test_server_closing_mid_response(
+    server: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_file = tmp_path / "r.json"
+    args = [server.url + "/close-mid", "-n", "4", "-c", "2", "--json", str(out_file)]
+    code, out, err = run_cli(args, capsys)
+    assert code == 1
+    assert _one_line(err) == (
+        "loopsight: error: 4 of 4 requests failed: "
+        "closed 4 (server closed the connection mid-response)"
+    )
+    assert "error: closed" in out
+    assert json.loads(out_file.read_text())["errors"] == {"closed": 4}
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["-n", "10", "-c", "20"], "concurrency (-c 20) cannot exceed the request count (-n 10)"),
+        (["-n", "0"], "request count (-n) must be positive, got 0"),
+        (["-n", "-3"], "request count (-n) must be positive, got -3"),
+        (["-c", "0"], "concurrency (-c) must be positive, got 0"),
+        (["--duration", "0"], "duration (--duration) must be a positive number, got 0"),
+        (["--duration", "-1"], "duration (--duration) must be a positive number, got -1"),
+        (["--rate", "0"], "rate (--rate) must be a positive number, got 0"),
+        (["--timeout", "-2"], "timeout (--timeout) must be a positive number, got -2"),
+        (["--open", "half"], "--open must be 'all' or 'ab', got 'half'"),
+        (["-H", "NoColon"], "header must look like 'Name: value', got 'NoColon'"),
+        (
+            ["-n", "5", "--duration", "1"],
+            "give either a request count (-n) or a duration (--duration), not both",
+        ),
+    ],
+)
+def test_bad_input_is_one_line(
+    args: list[str], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(["http://127.0.0.1:9/", *args], capsys)
+    assert (code, out) == (2, "")
+    assert _one_line(err) == f"loopsight: error: {line}"
+
+
+def test_non_numeric_value_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["http://127.0.0.1:9/", "-n", "many"], capsys)
+    assert (code, out) == (2, "")
+    assert _one_line(err).startswith("loopsight: error: Invalid value for '-n' / '--requests'")
+
+
+@pytest.mark.parametrize(
+    ("url", "line"),
+    [
+        ("ftp://127.0.0.1/", "URL must start with http://, got 'ftp://127.0.0.1/'"),
+        ("http://", "URL has no host: 'http://'"),
+    ],
+)
+def test_bad_url_is_one_line(url: str, line: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli([url], capsys)
+    assert (code, out) == (2, "")
+    assert _one_line(err) == f"loopsight: error: {line}"
+
+
+def test_aborted_run_keeps_and_saves_partial_results(
+    server: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_file = tmp_path / "partial.json"
+    args = [server.url + "/die-after/10", "-n", "500", "-c", "2", "--json", str(out_file)]
+    code, out, err = run_cli(args, capsys)
+    assert code == 1
+    assert _one_line(err) == (
+        "loopsight: error: run aborted, figures are partial: target stopped answering: "
+        "3 requests in a row failed (connect: connection refused)"
+    )
+    assert "Aborted" in out
+    data = json.loads(out_file.read_text())
+    assert data["aborted"].startswith("target stopped answering")
+    assert data["status"] == {"200": 10}
+    assert data["errors"]["connect"] == 3
+    assert data["n"] < 500
+
+
+def test_ctrl_c_keeps_and_saves_partial_results(server: ScriptedServer, tmp_path: Path) -> None:
+    out_file = tmp_path / "ctrl-c.json"
+    src = str(Path(loopsight.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    cmd = [sys.executable, "-m", "loopsight", "bench", server.url + "/sleep/20"]
+    cmd += ["-n", "100000", "-c", "2", "--json", str(out_file)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    try:
+        deadline = time.monotonic() + 15
+        while len(server.log.requests) < 10 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 1
+    assert err.splitlines() == [
+        "loopsight: error: run aborted, figures are partial: interrupted (Ctrl-C)"
+    ]
+    data = json.loads(out_file.read_text())
+    assert data["aborted"] == "interrupted (Ctrl-C)"
+    # every request the server saw is in the results, but the (at most c = 2) dropped in flight
+    assert len(server.log.requests) - 2 <= data["n"] <= len(server.log.requests)
+    assert data["n"] >= 8
+    assert data["status"] == {"200": data["n"]}
+    assert "Requests/sec" in out
