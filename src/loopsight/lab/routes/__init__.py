@@ -1,0 +1,1 @@
+"""The lab app's routes, one module per theme."""

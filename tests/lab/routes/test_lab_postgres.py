@@ -1,0 +1,38 @@
+"""`loopsight lab --db postgresql://...`: the database group against the real server."""
+
+from __future__ import annotations
+
+import pytest
+
+from loopsight.lab.runner import run_lab
+from loopsight.lab.scenarios import select
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+
+def test_db_group_on_postgresql(pg_url: str) -> None:
+    lab = run_lab(
+        select(groups=["db"]), scale=0.1, open_mode="all", n=20, c=10, database_url=pg_url
+    )
+    assert lab.aborted is None
+    assert lab.database == "postgresql"
+    runs = {run.scenario.name: run for run in lab.runs}
+    assert set(runs) == {"db-sync-driver", "db-async-session", "db-sync-route"}
+    for name, run in runs.items():
+        assert run.load.summary().status == {200: 20}, name
+    bad = runs["db-sync-driver"]
+    assert bad.findings
+    assert bad.stalls is not None
+    assert bad.stalls.count >= 1
+    assert (bad.loop_blocked_share or 0.0) > 0.5
+    for name in ("db-async-session", "db-sync-route"):
+        good = runs[name]
+        assert not good.findings, name
+        assert good.stalls is not None
+        assert good.stalls.count == 0, (name, good.stalls)
+    # pg_sleep waits on the server: 20 requests over 10 connections are two rounds of 1 s,
+    # serial (20 s) only when the sync driver holds the loop.
+    session = runs["db-async-session"]
+    assert session.model is not None
+    assert session.model.total_s < 3.0
+    assert bad.total_s > 3 * session.total_s
