@@ -1,0 +1,94 @@
+"""``[tool.loopsight]`` in pyproject.toml: rule selection, exclusions and project extensions."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loopsight.errors import LoopsightError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
+
+__all__ = ["CheckConfig", "find_config", "load_config"]
+
+_KEYS = {
+    "select",
+    "ignore",
+    "exclude",
+    "extra-blocking-calls",
+    "extra-offload-functions",
+    "extra-route-decorators",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckConfig:
+    """What to report and what the project adds to the built-in knowledge."""
+
+    select: tuple[str, ...] = ("LS",)
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    extra_blocking_calls: tuple[str, ...] = ()
+    extra_offload_functions: tuple[str, ...] = ()
+    extra_route_decorators: tuple[str, ...] = ()
+    source: str | None = field(default=None, compare=False)
+
+    def enabled(self, code: str) -> bool:
+        """Whether ``code`` is selected (longest matching prefix wins, as in ruff)."""
+        chosen = max((p for p in self.select if code.startswith(p)), key=len, default=None)
+        dropped = max((p for p in self.ignore if code.startswith(p)), key=len, default=None)
+        if chosen is None:
+            return False
+        return dropped is None or len(chosen) > len(dropped)
+
+    def fingerprint(self) -> str:
+        """What of the configuration changes per-file summaries (part of the cache key)."""
+        return "|".join(
+            [",".join(self.extra_blocking_calls), ",".join(self.extra_offload_functions)]
+        )
+
+
+def _strings(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise LoopsightError(f"{where}: [tool.loopsight] {key} must be a list of strings")
+    return tuple(value)
+
+
+def load_config(path: Path) -> CheckConfig:
+    """Read ``[tool.loopsight]`` from one pyproject.toml (defaults when the table is absent)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise LoopsightError(f"{path}: cannot read configuration: {exc}") from None
+    table = data.get("tool", {}).get("loopsight", {})
+    if not isinstance(table, dict):
+        raise LoopsightError(f"{path}: [tool.loopsight] must be a table")
+    unknown = sorted(set(table) - _KEYS)
+    if unknown:
+        raise LoopsightError(f"{path}: unknown [tool.loopsight] key {unknown[0]!r}")
+    where = str(path)
+    return CheckConfig(
+        select=_strings(table, "select", where) or ("LS",),
+        ignore=_strings(table, "ignore", where),
+        exclude=_strings(table, "exclude", where),
+        extra_blocking_calls=_strings(table, "extra-blocking-calls", where),
+        extra_offload_functions=_strings(table, "extra-offload-functions", where),
+        extra_route_decorators=_strings(table, "extra-route-decorators", where),
+        source=where,
+    )
+
+
+def find_config(start: Path) -> CheckConfig:
+    """The configuration of the nearest pyproject.toml at or above ``start``."""
+    here = start.resolve()
+    for directory in (here, *here.parents) if here.is_dir() else here.parents:
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            return load_config(candidate)
+    return CheckConfig()

@@ -1,0 +1,61 @@
+"""The one value type every step produces and every renderer consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Context", "Finding", "Hop"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One step of a call path: a function and the line in it where the path goes on."""
+
+    function: str
+    path: str
+    line: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {"function": self.function, "path": self.path, "line": self.line}
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Why the function holding the finding runs on the loop."""
+
+    kind: str
+    function: str
+    route: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {"kind": self.kind, "function": self.function, "route": self.route}
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Finding:
+    """One problem at one place, with the path from the loop function to the blocking call."""
+
+    path: str
+    line: int
+    column: int
+    code: str
+    message: str
+    context: Context | None = field(default=None, compare=False)
+    call_path: tuple[Hop, ...] = field(default=(), compare=False)
+    fix: str | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (``column`` is 1-based, like ``line``)."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "context": self.context.to_dict() if self.context is not None else None,
+            "call_path": [hop.to_dict() for hop in self.call_path],
+            "fix": self.fix,
+        }

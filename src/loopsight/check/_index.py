@@ -1,0 +1,218 @@
+"""The project index: every module's summary, and references resolved across modules."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable
+
+from loopsight.check._names import Catalogue
+from loopsight.check._summary import ClassFacts, FunctionFacts, ModuleSummary
+
+__all__ = ["ProjectIndex", "Target"]
+
+#: A resolved reference: ``("F", module, qualname)`` function, ``("C", ...)`` class,
+#: ``("I", ...)`` instance of a project class, ``("M", module, "")`` module,
+#: ``("X", canonical, "")`` a library name or instance.
+Target = tuple[str, str, str]
+
+_MAX_DEPTH = 24
+_BUILTINS = frozenset(dir(builtins))
+
+
+class ProjectIndex:
+    """Modules by dotted name, with memoised reference resolution."""
+
+    def __init__(self, summaries: Iterable[ModuleSummary], catalogue: Catalogue) -> None:
+        self.modules: dict[str, ModuleSummary] = {}
+        for summary in summaries:
+            if summary.error is None:
+                self.modules.setdefault(summary.name, summary)
+        self.catalogue = catalogue
+        self._memo: dict[str, Target | None] = {}
+        self._depth = 0
+
+    def function(self, module: str, qualname: str) -> FunctionFacts | None:
+        """The facts of a project function."""
+        summary = self.modules.get(module)
+        return summary.functions.get(qualname) if summary is not None else None
+
+    def klass(self, module: str, qualname: str) -> ClassFacts | None:
+        """The facts of a project class."""
+        summary = self.modules.get(module)
+        return summary.classes.get(qualname) if summary is not None else None
+
+    # -- resolution ------------------------------------------------------------------------
+    def resolve(self, ref: str) -> Target | None:
+        """What ``ref`` names, or ``None`` when it cannot be known statically."""
+        memo = self._memo
+        if ref in memo:
+            return memo[ref]
+        if self._depth > _MAX_DEPTH:
+            return None
+        memo[ref] = None  # cycle guard: a self-referential alias resolves to nothing
+        self._depth += 1
+        try:
+            result = self._resolve(ref)
+        except RecursionError:  # a pathological chain of aliases, bases and star imports
+            result = None
+        finally:
+            self._depth -= 1
+        memo[ref] = result
+        return result
+
+    def _resolve(self, ref: str) -> Target | None:
+        module, colon, rest = ref.partition(":")
+        if colon:
+            tokens = rest.split(".")
+            first, calls = _split(tokens[0])
+            state = self._module_member(module, first)
+            for _ in range(calls):
+                state = self._call(state)
+            tokens = tokens[1:]
+        else:
+            tokens = ref.split(".")
+            state, used = self._longest_module(tokens)
+            if state is None:
+                return self._library(tokens)
+            tokens = tokens[used:]
+        for token in tokens:
+            name, calls = _split(token)
+            state = self._attr(state, name)
+            for _ in range(calls):
+                state = self._call(state)
+        return state
+
+    def _longest_module(self, tokens: list[str]) -> tuple[Target | None, int]:
+        for used in range(len(tokens), 0, -1):
+            if "(" in tokens[used - 1] or any("(" in token for token in tokens[:used]):
+                continue
+            name = ".".join(tokens[:used])
+            if name in self.modules:
+                return ("M", name, ""), used
+        return None, 0
+
+    def _library(self, tokens: list[str]) -> Target:
+        catalogue = self.catalogue
+        name, calls = _split(tokens[0])
+        canonical = name
+        for _ in range(calls):
+            canonical = catalogue.call(canonical)
+        for token in tokens[1:]:
+            name, calls = _split(token)
+            canonical = catalogue.attr(canonical, name)
+            for _ in range(calls):
+                canonical = catalogue.call(canonical)
+        return ("X", canonical, "")
+
+    def _module_member(self, module: str, name: str, depth: int = 0) -> Target | None:
+        summary = self.modules.get(module)
+        if summary is None or depth > _MAX_DEPTH:  # depth: star imports may form a cycle
+            return None
+        symbol = summary.symbols.get(name)
+        if symbol is not None:
+            kind, value = symbol
+            if kind == "f":
+                return ("F", module, value)
+            if kind == "c":
+                return ("C", module, value)
+            return self.resolve(value) if kind == "r" else None
+        submodule = f"{module}.{name}"
+        if submodule in self.modules:
+            return ("M", submodule, "")
+        for star in summary.stars:
+            if star in self.modules:
+                found = self._module_member(star, name, depth + 1) if star != module else None
+                if found is not None:
+                    return found
+            elif self.catalogue.classify(f"{star}.{name}") is not None:
+                return ("X", f"{star}.{name}", "")
+        if not summary.stars or name in _BUILTINS:
+            return ("X", "builtins." + name, "")
+        return None
+
+    def _class_member(
+        self, module: str, qualname: str, name: str, instance: bool, depth: int = 0
+    ) -> Target | None:
+        facts = self.klass(module, qualname)
+        if facts is None or depth > _MAX_DEPTH:  # depth: bases may form a cycle
+            return None
+        member = facts.members.get(name)
+        if member is not None:
+            kind, value = member
+            if kind == "f":
+                return ("F", module, value)
+            if kind == "c":
+                return ("C", module, value)
+            return self.resolve(value)
+        if instance and name in facts.instance_attrs:
+            return self.resolve(facts.instance_attrs[name])
+        for base in facts.bases:
+            target = self.resolve(base)
+            if target is None:
+                continue
+            if target[0] == "C":
+                found = self._class_member(target[1], target[2], name, instance, depth + 1)
+                if found is not None:
+                    return found
+            elif target[0] == "X":
+                base_name = self.catalogue.call(target[1]) if instance else target[1]
+                return ("X", self.catalogue.attr(base_name, name), "")
+        return None
+
+    def _attr(self, state: Target | None, name: str) -> Target | None:
+        if state is None:
+            return None
+        kind, first, second = state
+        if kind == "M":
+            return self._module_member(first, name)
+        if kind == "X":
+            return ("X", self.catalogue.attr(first, name), "")
+        if kind in ("C", "I"):
+            return self._class_member(first, second, name, kind == "I")
+        facts = self.function(first, second)
+        if facts is not None and name in facts.nested:
+            nested_kind, qualname = facts.nested[name]
+            return ("F" if nested_kind == "f" else "C", first, qualname)
+        return None
+
+    def _call(self, state: Target | None) -> Target | None:
+        if state is None:
+            return None
+        kind, first, second = state
+        if kind == "X":
+            return ("X", self.catalogue.call(first), "")
+        if kind == "C":
+            return ("I", first, second)
+        if kind == "F":
+            facts = self.function(first, second)
+            if facts is not None and facts.returns is not None:
+                return self.resolve(facts.returns)
+        return None
+
+    def subclasses_library(self, module: str, qualname: str, names: frozenset[str]) -> bool:
+        """Whether a project class derives (through project classes) from a library class."""
+        seen: set[tuple[str, str]] = set()
+        stack = [(module, qualname)]
+        while stack:
+            key = stack.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            facts = self.klass(*key)
+            for base in facts.bases if facts is not None else ():
+                target = self.resolve(base)
+                if target is None:
+                    continue
+                if target[0] == "X" and target[1] in names:
+                    return True
+                if target[0] == "C":
+                    stack.append((target[1], target[2]))
+        return False
+
+
+def _split(token: str) -> tuple[str, int]:
+    """``"name()()"`` -> ``("name", 2)``."""
+    if token.endswith(")"):
+        name = token.split("(", 1)[0]
+        return name, (len(token) - len(name)) // 2
+    return token, 0

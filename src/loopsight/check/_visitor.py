@@ -1,0 +1,435 @@
+"""The single walk over one module: index facts, typed names, call sites and local findings.
+
+Every rule family's structural hooks run inside this one pass (``FAMILIES[*].node_types``);
+library calls are classified here, calls into names that may live in the project are kept as
+references for the cross-module steps.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from loopsight.check._names import Catalogue, display
+from loopsight.check._noqa import parse_noqa
+from loopsight.check._registrations import REGISTRARS, literal, registrations
+from loopsight.check._scope import ModuleScope, last_name, scan_module_names
+from loopsight.check._summary import (
+    AWAITED,
+    BARE,
+    CALL,
+    ClassFacts,
+    FunctionFacts,
+    ModuleSummary,
+)
+from loopsight.check.rules import FAMILIES, LocalSite
+from loopsight.check.rules.offload import OFFLOAD_FUNCTIONS
+
+__all__ = ["summarise"]
+
+_CONTEXT_MANAGERS = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
+_HOOKS: dict[type[ast.AST], list[Callable[[ast.AST], Iterator[LocalSite]]]] = {}
+for _family in FAMILIES:
+    for _node_type in _family.node_types:
+        _HOOKS.setdefault(_node_type, []).append(_family.check_node)
+
+
+#: Node types with nothing to find below them (names, literals, contexts, operators).
+_LEAVES: frozenset[type] = frozenset(
+    {ast.Name, ast.Constant, ast.Pass, ast.Break, ast.Continue, ast.alias, ast.Global}
+    | {ast.Nonlocal}
+    | {
+        cls
+        for cls in vars(ast).values()
+        if isinstance(cls, type)
+        and issubclass(cls, ast.AST)
+        and issubclass(cls, (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop))
+    }
+)
+#: Fields that never hold code to walk.
+_PRIMITIVE = frozenset(
+    {"ctx", "op", "id", "attr", "arg", "name", "module", "level", "kind", "is_async", "names"}
+    | {"type_comment", "conversion", "asname", "simple", "lineno", "col_offset"}
+)
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    fields = tuple(f for f in kind._fields if f not in _PRIMITIVE)  # type: ignore[attr-defined]
+    _CHILD_FIELDS[kind] = fields
+    return fields
+
+
+class _Visitor(ModuleScope, ast.NodeVisitor):
+    """One walk, dispatched by node type through a dict (``NodeVisitor.visit`` builds a method
+    name per node, and its ``visit_Constant`` shim is slow)."""
+
+    def visit(self, node: ast.AST) -> None:
+        handler = self.handlers.get(type(node))
+        if handler is not None:
+            handler(node)
+        else:
+            self.generic_visit(node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        kind = type(node)
+        fields = _CHILD_FIELDS.get(kind)
+        if fields is None:
+            fields = _child_fields(kind)
+        visit = self.visit
+        for name in fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for item in value:
+                    if type(item) not in _LEAVES and isinstance(item, ast.AST):
+                        visit(item)
+            elif value is not None and type(value) not in _LEAVES and isinstance(value, ast.AST):
+                visit(value)
+
+    def __init__(
+        self, summary: ModuleSummary, catalogue: Catalogue, offload: frozenset[str]
+    ) -> None:
+        self.handlers: dict[type, Callable[[Any], None]] = {
+            getattr(ast, name[6:]): getattr(self, name)
+            for name in vars(type(self))  # not NodeVisitor's own (slow) visit_Constant
+            if name.startswith("visit_") and isinstance(getattr(ast, name[6:], None), type)
+        }
+        super().__init__(summary, catalogue)
+        self.offload = offload
+        self.prefix = ""
+        self.awaited: ast.AST | None = None
+        self.lazy_init = 0
+        self.bare: ast.AST | None = None
+
+    # -- hot expression nodes: walked without the generic field loop ----------------------------
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        value = node.value
+        while type(value) is ast.Attribute:
+            value = value.value
+        if type(value) not in _LEAVES:
+            self.visit(value)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        for child in (node.value, node.slice):
+            if type(child) not in _LEAVES:
+                self.visit(child)
+
+    def visit_keyword(self, node: ast.keyword) -> None:
+        if type(node.value) not in _LEAVES:
+            self.visit(node.value)
+
+    def visit_Tuple(self, node: ast.Tuple | ast.List) -> None:
+        for child in node.elts:
+            if type(child) not in _LEAVES:
+                self.visit(child)
+
+    visit_List = visit_Tuple
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        for child in (node.left, *node.comparators):
+            if type(child) not in _LEAVES:
+                self.visit(child)
+
+    def visit_If(self, node: ast.If) -> None:
+        if type(node.test) not in _LEAVES:
+            self.visit(node.test)
+        test = node.test
+        lazy = (  # ``if self._pool is None:`` creates something once, not per call
+            isinstance(test, ast.Compare)
+            and isinstance(test.ops[0], ast.Is)
+            and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value is None
+        )
+        self.lazy_init += lazy
+        for stmt in node.body:
+            self.visit(stmt)
+        self.lazy_init -= lazy
+        for stmt in node.orelse:
+            self.visit(stmt)
+
+    # -- statements ----------------------------------------------------------------------------
+    def visit_Module(self, node: ast.Module) -> None:
+        scan_module_names(node.body, self.module_names)
+        for stmt in node.body:
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                self._import(stmt, self.module_imports)
+        for name in list(self.module_imports):
+            if name in self.module_names:
+                del self.module_imports[name]  # also assigned: resolve it late
+        self.generic_visit(node)
+
+    def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
+        bound: dict[str, str] = {}
+        self._import(node, bound)
+        for name, ref in bound.items():
+            self._bind(name, ref)
+
+    visit_ImportFrom = visit_Import
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        ref = self._ref(node.value)
+        if ref is not None and not self.scopes and self.klass is None:
+            self._router_prefix(node, ref)
+        for target in node.targets:
+            if not isinstance(target, ast.Name):
+                self.visit(target)
+            self._bind_target(target, ref)
+
+    def _router_prefix(self, node: ast.Assign, ref: str) -> None:
+        value = node.value
+        if isinstance(value, ast.Call) and last_name(ref.removesuffix("()")) == "APIRouter":
+            prefix = next((literal(k.value) for k in value.keywords if k.arg == "prefix"), None)
+            for target in node.targets:
+                if prefix and isinstance(target, ast.Name):
+                    self.summary.prefixes[target.id] = prefix
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+        ref = self._annotation(node.annotation)
+        if ref is None and node.value is not None:
+            ref = self._ref(node.value)
+        if node.value is not None or self.scopes:
+            self._bind_target(node.target, ref)
+
+    def visit_For(self, node: ast.For) -> None:
+        for hook in _HOOKS.get(ast.For, ()):
+            self._sites(hook(node))
+        self.generic_visit(node)
+        self._bind_target(node.target, None)
+
+    def visit_AsyncFor(self, node: ast.AsyncFor) -> None:
+        if self.function is not None:
+            self.function.awaits = True
+        self.generic_visit(node)
+        self._bind_target(node.target, None)
+
+    def _comprehension(self, node: ast.GeneratorExp | ast.ListComp | ast.SetComp) -> None:
+        for hook in _HOOKS.get(type(node), ()):
+            self._sites(hook(node))
+        self.generic_visit(node)
+
+    visit_GeneratorExp = visit_ListComp = visit_SetComp = _comprehension
+
+    def visit_comprehension(self, node: ast.comprehension) -> None:
+        for hook in _HOOKS.get(ast.comprehension, ()):
+            self._sites(hook(node))
+        if node.is_async and self.function is not None:
+            self.function.awaits = True
+        self.generic_visit(node)
+
+    def visit_With(self, node: ast.With) -> None:
+        for item in node.items:
+            self.visit(item.context_expr)
+            ref = self._ref(item.context_expr)
+            if ref is not None and not isinstance(item.context_expr, ast.Call):
+                # ``with lock:`` acquires: treat it as a call of ``acquire``
+                self._call_site(self._attr(ref, "acquire"), item.context_expr, CALL)
+            if item.optional_vars is not None:
+                self._bind_target(item.optional_vars, ref)
+        for stmt in node.body:
+            self.visit(stmt)
+
+    def visit_AsyncWith(self, node: ast.AsyncWith) -> None:
+        if self.function is not None:
+            self.function.awaits = True
+        for item in node.items:
+            self.visit(item.context_expr)
+            if item.optional_vars is not None:
+                self._bind_target(item.optional_vars, None)
+        for stmt in node.body:
+            self.visit(stmt)
+
+    def visit_Await(self, node: ast.Await) -> None:
+        if self.function is not None:
+            self.function.awaits = True
+        self.awaited = node.value
+        self.visit(node.value)
+
+    def visit_Expr(self, node: ast.Expr) -> None:
+        self.bare = node.value
+        self.visit(node.value)
+
+    def visit_Return(self, node: ast.Return) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+            if self.function is not None and self.function.returns is None:
+                self.function.returns = self._ref(node.value)
+
+    def visit_Yield(self, node: ast.Yield) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+            if self.function is not None and self.function.returns is None:
+                self.function.returns = self._ref(node.value)
+
+    # -- definitions ---------------------------------------------------------------------------
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        qualname = self.prefix + node.name
+        facts = FunctionFacts(
+            qualname,
+            node.lineno,
+            node.col_offset,
+            isinstance(node, ast.AsyncFunctionDef),
+            self.klass.qualname if self.klass is not None and not self.scopes else None,
+        )
+        self.summary.functions[qualname] = facts
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+            self._decorator(facts, decorator)
+        args = node.args
+        for default in (*args.defaults, *args.kw_defaults):
+            if default is not None:
+                self.visit(default)
+        scope = self._parameters(facts, args)
+        if node.returns is not None:
+            facts.returns = self._annotation(node.returns)
+        if self.function is not None:
+            self.function.nested[node.name] = ("f", qualname)
+            self._bind(node.name, f"{self.module}:{qualname}")
+        elif self.klass is not None:
+            self.klass.members[node.name] = ("f", qualname)
+        else:
+            self.summary.symbols[node.name] = ("f", qualname)
+        saved = (self.function, self.prefix, self.awaited, self.bare)
+        self.function, self.prefix = facts, qualname + "."
+        self.scopes.append(scope)
+        for stmt in node.body:
+            self.visit(stmt)
+        self.scopes.pop()
+        self.function, self.prefix, self.awaited, self.bare = saved
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def _parameters(self, facts: FunctionFacts, args: ast.arguments) -> dict[str, str | None]:
+        scope: dict[str, str | None] = {}
+        positional = [*args.posonlyargs, *args.args]
+        defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
+        defaults += args.defaults
+        pairs = [
+            *zip(positional, defaults, strict=True),
+            *zip(args.kwonlyargs, args.kw_defaults, strict=True),
+        ]
+        for index, (arg, default) in enumerate(pairs):
+            ref = self._annotation(arg.annotation) if arg.annotation is not None else None
+            if ref is None and isinstance(default, ast.Call) and default.args:
+                head = self._ref(default.func)
+                if head is not None and last_name(head) in ("Depends", "Security"):
+                    target = self._ref(default.args[0])
+                    ref = None if target is None else self._call(target)
+            decorators = {last_name(d[0]) for d in facts.decorators if d[0]}
+            bound = index == 0 and facts.class_qualname is not None and ref is None
+            if bound and "staticmethod" not in decorators:
+                owner = f"{self.module}:{facts.class_qualname}"
+                ref = owner if "classmethod" in decorators else owner + "()"
+            scope[arg.arg] = ref
+        for extra in (args.vararg, args.kwarg):
+            if extra is not None:
+                scope[extra.arg] = None
+        return scope
+
+    def _decorator(self, facts: FunctionFacts, node: ast.expr) -> None:
+        if isinstance(node, ast.Call):
+            ref = self._ref(node.func)
+            methods = next(
+                (
+                    ",".join(literal(e) or "" for e in kw.value.elts)
+                    for kw in node.keywords
+                    if kw.arg == "methods" and isinstance(kw.value, (ast.List, ast.Tuple))
+                ),
+                None,
+            )
+            first = literal(node.args[0]) if node.args else None
+            if first is None:
+                first = next((literal(k.value) for k in node.keywords if k.arg == "path"), None)
+            facts.decorators.append((ref, first, methods, node.lineno))
+        else:
+            ref = self._ref(node)
+            if ref in _CONTEXT_MANAGERS:
+                facts.context_manager = True
+            facts.decorators.append((ref, None, None, node.lineno))
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        qualname = self.prefix + node.name
+        facts = ClassFacts(qualname, node.lineno, node.col_offset)
+        self.summary.classes[qualname] = facts
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        for base in node.bases:
+            self.visit(base)
+            ref = self._ref(base)
+            if ref is not None:
+                facts.bases.append(ref)
+        if self.function is not None:
+            self.function.nested[node.name] = ("c", qualname)
+            self._bind(node.name, f"{self.module}:{qualname}")
+        elif self.klass is not None:
+            self.klass.members[node.name] = ("c", qualname)
+        else:
+            self.summary.symbols[node.name] = ("c", qualname)
+        saved = (self.klass, self.prefix, self.scopes, self.function)
+        self.klass, self.prefix, self.scopes, self.function = facts, qualname + ".", [], None
+        for stmt in node.body:
+            self.visit(stmt)
+        self.klass, self.prefix, self.scopes, self.function = saved
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self.scopes.append({arg.arg: None for arg in node.args.args})
+        self.visit(node.body)
+        self.scopes.pop()
+
+    # -- calls ---------------------------------------------------------------------------------
+    def visit_Call(self, node: ast.Call) -> None:
+        mode = AWAITED if node is self.awaited else BARE if node is self.bare else CALL
+        ref = self._ref(node.func)
+        offloaded = False
+        if ref is not None:
+            last = last_name(ref)
+            if last in REGISTRARS:
+                scheduler = self.function.qualname if self.function is not None else ""
+                self.summary.registrations.extend(registrations(last, node, self._ref, scheduler))
+            offloaded = last in self.offload
+            self._call_site(ref, node, mode)
+        self.visit(node.func)
+        for arg in node.args:
+            if not (offloaded and isinstance(arg, ast.Lambda)):  # runs off the loop
+                self.visit(arg)
+        for keyword in node.keywords:
+            self.visit(keyword.value)
+
+    def _call_site(self, ref: str, node: ast.expr, mode: int) -> None:
+        function = self.function
+        if function is None:
+            return
+        root = ref.partition(".")[0]
+        if ":" in ref or (root not in self.known_roots and root not in self.ignorable_roots):
+            function.calls.append((ref, node.lineno, node.col_offset, mode))
+        elif root in self.known_roots:
+            code = self.catalogue.classify(ref)
+            if code == "LS402" and self.lazy_init:
+                code = None
+            if code is not None:
+                function.sites.append((code, node.lineno, node.col_offset, display(ref)))
+            if mode == BARE and self.catalogue.is_coroutine_function(ref):
+                function.sites.append(("LS301", node.lineno, node.col_offset, display(ref)))
+
+    def _sites(self, found: Iterator[LocalSite]) -> None:
+        if self.function is not None:
+            self.function.sites.extend(found)
+
+
+def summarise(
+    tree: ast.Module,
+    text: str,
+    name: str,
+    path: str,
+    is_package: bool,
+    catalogue: Catalogue,
+    offload: frozenset[str] = OFFLOAD_FUNCTIONS,
+) -> ModuleSummary:
+    """Walk ``tree`` once and return the module's summary."""
+    summary = ModuleSummary(name, path, is_package, text.count("\n") + 1)
+    _Visitor(summary, catalogue, offload).visit(tree)
+    summary.noqa = parse_noqa(text)
+    return summary

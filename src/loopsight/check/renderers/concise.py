@@ -1,0 +1,19 @@
+"""``concise``: one line per finding, ``path:line:col: CODE message``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from loopsight.check._finding import Finding
+
+__all__ = ["headline", "render_concise"]
+
+
+def headline(finding: Finding) -> str:
+    """``path:line:col: CODE message``."""
+    return f"{finding.path}:{finding.line}:{finding.column}: {finding.code} {finding.message}"
+
+
+def render_concise(findings: Sequence[Finding]) -> str:
+    """One line per finding."""
+    return "".join(headline(finding) + "\n" for finding in findings)

@@ -1,0 +1,21 @@
+"""Rule families, registered by decorator; importing this package fills the registry."""
+
+from __future__ import annotations
+
+from loopsight.check.rules import blocking, coroutines, cpu, fastapi, inputs, offload
+from loopsight.check.rules._registry import CATALOGUE, FAMILIES, RULES, LocalSite, Rule, RuleFamily
+
+__all__ = [
+    "CATALOGUE",
+    "FAMILIES",
+    "RULES",
+    "LocalSite",
+    "Rule",
+    "RuleFamily",
+    "blocking",
+    "coroutines",
+    "cpu",
+    "fastapi",
+    "inputs",
+    "offload",
+]

@@ -1,0 +1,2 @@
+def broken(:  # LS001
+    pass

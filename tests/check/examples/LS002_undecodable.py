@@ -1,0 +1,2 @@
+# a comment
+name = "café"  # LS002

@@ -1,0 +1,41 @@
+import os
+import shutil
+from pathlib import Path
+
+from fastapi import FastAPI
+
+app = FastAPI()
+BASE = Path("/srv/data")
+
+
+def load(name):
+    with open(name) as handle:
+        return handle.read()
+
+
+@app.get("/read")
+async def read(name: str):
+    return load(name)  # LS105
+
+
+@app.get("/write")
+async def write(name: str):
+    (BASE / name).write_text("x")  # LS105
+    path = Path(name)
+    if path.exists():  # LS105
+        os.remove(path)  # LS105
+    shutil.rmtree("/tmp/x")  # LS105
+
+
+@app.get("/sync")
+def sync_read(name: str):
+    return load(name)  # OK
+
+
+@app.get("/list")
+async def listing():
+    import io
+
+    names = os.listdir("/srv")  # LS105
+    with io.open("x.txt") as handle:  # LS105
+        return names, handle.read()

@@ -1,0 +1,17 @@
+def crunch():
+    total = 0
+    for i in range(10**7):
+        total += i
+    return total
+
+
+async def report():
+    return crunch()  # LS201
+
+
+async def inline():
+    return sum(i * i for i in range(1_000_000))  # LS201
+
+
+async def small():
+    return [i for i in range(100)]  # OK

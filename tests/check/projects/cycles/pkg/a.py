@@ -1,0 +1,17 @@
+from pkg.b import *  # noqa: F403
+
+
+class Left(Right):  # bases form a cycle: lookups must stop
+    async def go(self):
+        self.missing()  # OK
+        self.helper_method()  # LS105
+
+
+alias_one = alias_two
+alias_two = alias_one
+
+
+async def handler():
+    helper()  # LS101
+    alias_one()  # OK
+    Left().nothing()  # OK

@@ -1,0 +1,1 @@
+from .ws import *  # noqa: F403

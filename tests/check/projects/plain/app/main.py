@@ -1,0 +1,61 @@
+from fastapi import Depends, FastAPI
+from starlette.background import BackgroundTask
+from starlette.routing import Route, WebSocketRoute
+
+import nsutil.files as nsfiles
+from app import handlers
+from app.service import Checker, Service
+
+checker = Checker()
+
+
+async def audit_dependency():
+    nsfiles.wipe("/tmp/x")  # LS105
+
+
+async def on_start():
+    Service().run()  # LS104
+
+
+def on_stop():
+    Service().run()  # LS104
+
+
+async def on_error(request, exc):
+    svc = Service()
+    svc.run()  # LS104
+
+
+def sync_on_error(request, exc):
+    Service().run()  # OK
+
+
+async def homepage(request):
+    task = BackgroundTask(cleanup, "x")  # OK
+    return task
+
+
+async def cleanup(name):
+    nsfiles.wipe(name)  # LS105
+
+
+def sync_endpoint(request):
+    Service().run()  # OK
+
+
+async def added(request):
+    Service().run()  # LS104
+
+
+app = FastAPI(
+    dependencies=[Depends(audit_dependency), Depends(checker)],
+    on_startup=[on_start],
+    on_shutdown=[on_stop],
+    exception_handlers={KeyError: on_error, ValueError: sync_on_error},
+    routes=[
+        Route("/", homepage),
+        Route("/sync", sync_endpoint),
+        WebSocketRoute("/ws", handlers.ws_endpoint),
+    ],
+)
+app.add_api_route("/added", added, methods=["POST"])

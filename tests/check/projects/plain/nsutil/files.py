@@ -1,0 +1,7 @@
+import os
+
+remove = os.remove
+
+
+def wipe(path):
+    remove(path)

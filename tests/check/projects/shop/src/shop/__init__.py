@@ -1,0 +1,1 @@
+from .services.storage import load_catalogue as load_catalogue

@@ -1,0 +1,10 @@
+from .services import metrics
+
+
+class TimingMiddleware:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        metrics.push(scope)  # LS102
+        await self.app(scope, receive, send)

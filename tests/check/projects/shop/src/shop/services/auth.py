@@ -1,0 +1,5 @@
+import requests
+
+
+def check_token(token):
+    return requests.get("https://auth", params={"t": token}).ok

@@ -1,0 +1,169 @@
+"""``loopsight check`` on the command line: formats, exit codes, selection, noqa, config."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from loopsight.cli import main
+
+BLOCKING = (
+    "import time\n\n\ndef helper():\n    time.sleep(1)\n\n\nasync def route():\n    helper()\n"
+)
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["check", "--no-cache", *argv])
+    out, err = capsys.readouterr()
+    code = exit_info.value.code
+    return (code if isinstance(code, int) else 0), out, err
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "app.py").write_text(BLOCKING)
+    return tmp_path
+
+
+def test_exit_codes(project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run([str(project)], capsys)[0] == 1
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    (clean / "ok.py").write_text("async def f():\n    return 1\n")
+    assert _run([str(clean)], capsys)[0] == 0
+    code, _, err = _run([str(tmp_path / "missing")], capsys)
+    assert code == 2
+    assert err.count("\n") == 1
+    assert err.startswith("loopsight: error: ")
+    assert _run(["--output-format", "xml", str(project)], capsys)[0] == 2
+
+
+def test_concise_and_full(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = _run(["--output-format", "concise", str(project)], capsys)
+    assert re.fullmatch(
+        r".*app\.py:9:5: LS101 Blocking sleep `time\.sleep` in async function "
+        r"`route` via `helper`\n",
+        out,
+    )
+    _, out, _ = _run([str(project)], capsys)
+    assert "-> helper" in out
+    assert "fix: use `await asyncio.sleep(...)`" in out
+
+
+def test_json_schema(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = _run(["--output-format", "json", str(project)], capsys)
+    (item,) = json.loads(out)
+    assert set(item) == {"code", "message", "path", "line", "column", "context", "call_path", "fix"}
+    assert item["context"] == {"kind": "async_function", "function": "route", "route": None}
+    assert [(hop["function"], hop["line"]) for hop in item["call_path"]] == [
+        ("route", 9),
+        ("helper", 5),
+    ]
+
+
+def test_sarif(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = _run(["--output-format", "sarif", str(project)], capsys)
+    log = json.loads(out)
+    assert log["version"] == "2.1.0"
+    (result,) = log["runs"][0]["results"]
+    assert result["ruleId"] == "LS101"
+    assert result["locations"][0]["physicalLocation"]["region"] == {
+        "startLine": 9,
+        "startColumn": 5,
+    }
+    steps = result["codeFlows"][0]["threadFlows"][0]["locations"]
+    assert [step["location"]["message"]["text"] for step in steps] == ["route", "helper"]
+    assert "LS501" in {rule["id"] for rule in log["runs"][0]["tool"]["driver"]["rules"]}
+
+
+def test_github(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = _run(["--output-format", "github", str(project)], capsys)
+    assert re.fullmatch(r"::error file=.*app\.py,line=9,col=5,title=LS101::.*\n", out)
+
+
+def test_statistics(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "b.py").write_text(
+        "import time\n\n\nasync def f():\n    time.sleep(1)\n    open('x')\n"
+    )
+    _, out, _ = _run(["--statistics", str(project)], capsys)
+    assert out.splitlines() == ["    2  LS101  blocking-sleep", "    1  LS105  blocking-file-io"]
+
+
+@pytest.mark.parametrize(
+    ("comment", "expected"),
+    [("  # noqa: LS101", 0), ("  # noqa", 0), ("  # noqa: LS102", 1), ("  # NOQA:LS1O1", 1)],
+)
+def test_noqa(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], comment: str, expected: int
+) -> None:
+    (tmp_path / "app.py").write_text(BLOCKING.replace("    helper()\n", f"    helper(){comment}\n"))
+    assert _run([str(tmp_path)], capsys)[0] == expected
+
+
+def test_select_and_ignore(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(["--select", "LS2", str(project)], capsys)[0] == 0
+    assert _run(["--ignore", "LS101", str(project)], capsys)[0] == 0
+    assert _run(["--select", "LS1", "--ignore", "LS10", str(project)], capsys)[0] == 0
+    assert _run(["--select", "LS101", "--ignore", "LS1", str(project)], capsys)[0] == 1
+
+
+def _config(root: Path, body: str) -> None:
+    (root / "pyproject.toml").write_text("[tool.loopsight]\n" + body)
+
+
+def test_pyproject_select_ignore_exclude(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _config(project, 'ignore = ["LS101"]\n')
+    assert _run([str(project)], capsys)[0] == 0
+    _config(project, 'exclude = ["app.py"]\n')
+    assert _run([str(project)], capsys)[0] == 0
+    _config(project, 'select = ["LS5"]\n')
+    assert _run([str(project)], capsys)[0] == 0
+    _config(project, "colour = 1\n")
+    code, _, err = _run([str(project)], capsys)
+    assert code == 2
+    assert "unknown [tool.loopsight] key 'colour'" in err
+
+
+def test_pyproject_extra_offload_and_routes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "app.py").write_text(
+        "import time\nimport jobs\nimport web\n\n\n@web.expose('/x')\nasync def handler():\n"
+        "    await jobs.defer(lambda: time.sleep(1))\n"
+    )
+    code, out, _ = _run(["--output-format", "json", str(tmp_path)], capsys)
+    assert code == 1
+    assert json.loads(out)[0]["context"]["kind"] == "async_function"
+    _config(tmp_path, 'extra-route-decorators = ["web.expose"]\n')
+    _, out, _ = _run(["--output-format", "json", str(tmp_path)], capsys)
+    assert json.loads(out)[0]["context"]["kind"] == "route"
+    _config(tmp_path, 'extra-offload-functions = ["jobs.defer"]\n')
+    assert _run([str(tmp_path)], capsys)[0] == 0
+
+
+def test_cli_import_is_light() -> None:
+    probe = "import sys, loopsight.cli; print(sorted(m for m in sys.modules if 'check.' in m))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("line", ["    time.sleep(1)\n", "def helper():\n"])
+def test_noqa_anywhere_on_the_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str
+) -> None:
+    silenced = line.rstrip("\n") + "  # noqa: LS101\n"
+    source = BLOCKING.replace(line, silenced) if line.startswith("    ") else BLOCKING
+    source += "\n\ndef outer():\n    helper()  # noqa: LS101\n\n\nasync def other():\n    outer()\n"
+    (tmp_path / "app.py").write_text(source)
+    code, out, _ = _run(["--output-format", "json", str(tmp_path)], capsys)
+    reported = [(item["line"], item["context"]["function"]) for item in json.loads(out)]
+    if line.startswith("    "):  # on the blocking call: silenced for every path
+        assert (code, reported) == (0, [])
+    else:  # on an intermediate call: only the path through it is silenced
+        assert reported == [(9, "route")]

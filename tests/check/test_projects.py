@@ -1,0 +1,118 @@
+"""Multi-file fixture projects: cross-module paths, relative and star imports, ``Depends``
+chains, lifespan, middleware, event handlers, exception handlers and background tasks."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from loopsight.check import Finding, run_check
+
+from ._annotations import expected_findings
+
+PROJECTS = Path(__file__).parent / "projects"
+NAMES = sorted(path.name for path in PROJECTS.iterdir() if path.is_dir())
+
+
+def _check(name: str) -> list[Finding]:
+    return run_check([str(PROJECTS / name)], jobs=1).findings
+
+
+def _relative(finding: Finding, root: Path) -> str:
+    return Path(finding.path).resolve().relative_to(root).as_posix()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_project_annotations(name: str) -> None:
+    root = PROJECTS / name
+    actual = Counter((_relative(f, root), f.line, f.code) for f in _check(name))
+    assert actual == expected_findings(sorted(root.rglob("*.py")), root)
+
+
+def _find(findings: list[Finding], file: str, line: int) -> Finding:
+    matches = [f for f in findings if f.path.endswith(file) and f.line == line]
+    assert len(matches) == 1, matches
+    return matches[0]
+
+
+@pytest.fixture(scope="module")
+def shop() -> list[Finding]:
+    return _check("shop")
+
+
+@pytest.mark.parametrize(
+    ("file", "line", "kind", "function"),
+    [
+        ("shop/main.py", 13, "lifespan", "lifespan"),
+        ("shop/main.py", 25, "on_event", "warm_up"),
+        ("shop/main.py", 30, "exception_handler", "on_value_error"),
+        ("shop/middleware.py", 9, "middleware", "TimingMiddleware.__call__"),
+        ("shop/routes/items.py", 14, "background_task", "notify"),
+        ("shop/routes/items.py", 23, "route", "read_item"),
+        ("shop/deps.py", 19, "dependency", "current_user"),
+    ],
+)
+def test_entry_point_kinds(
+    shop: list[Finding], file: str, line: int, kind: str, function: str
+) -> None:
+    finding = _find(shop, file, line)
+    assert finding.context is not None
+    assert (finding.context.kind, finding.context.function) == (kind, function)
+
+
+def test_call_path_crosses_modules(shop: list[Finding]) -> None:
+    finding = _find(shop, "shop/deps.py", 19)
+    hops = [(hop.function, Path(hop.path).name, hop.line) for hop in finding.call_path]
+    assert hops == [("current_user", "deps.py", 19), ("check_token", "auth.py", 5)]
+
+
+def test_cycle_is_walked_to_the_sleep(shop: list[Finding]) -> None:
+    finding = _find(shop, "routes/items.py", 39)
+    assert [hop.function for hop in finding.call_path] == ["ping", "ping_forever"]
+    assert finding.call_path[-1].line == 28
+
+
+def test_route_label_and_fix(shop: list[Finding]) -> None:
+    finding = _find(shop, "routes/items.py", 24)
+    assert finding.context is not None
+    assert finding.context.route == "GET /v1/items/{item_id}"
+    assert finding.fix is not None
+    assert "anyio" in finding.fix
+
+
+def test_sync_route_with_sync_session_is_clean(shop: list[Finding]) -> None:
+    assert not [f for f in shop if f.context and f.context.function == "sync_users"]
+
+
+@pytest.fixture(scope="module")
+def plain() -> list[Finding]:
+    return _check("plain")
+
+
+@pytest.mark.parametrize(
+    ("file", "line", "kind", "route", "path"),
+    [
+        ("handlers/ws.py", 11, "websocket", "WS /ws", ["ws_endpoint", "throttle"]),
+        ("app/main.py", 13, "dependency", None, ["audit_dependency", "wipe"]),
+        ("app/main.py", 17, "on_event", None, ["on_start", "Service.run", "Service._exec"]),
+        ("app/main.py", 21, "on_event", None, ["on_stop", "Service.run", "Service._exec"]),
+        ("app/main.py", 39, "background_task", "GET /", ["cleanup", "wipe"]),
+        ("app/main.py", 47, "route", "POST /added", ["added", "Service.run", "Service._exec"]),
+        (
+            "app/service.py",
+            23,
+            "dependency",
+            None,
+            ["Checker.__call__", "Service.build", "Service.run", "Service._exec"],
+        ),
+    ],
+)
+def test_plain_layout_kinds_and_paths(
+    plain: list[Finding], file: str, line: int, kind: str, route: str | None, path: list[str]
+) -> None:
+    finding = _find(plain, file, line)
+    assert finding.context is not None
+    assert (finding.context.kind, finding.context.route) == (kind, route)
+    assert [hop.function for hop in finding.call_path] == path
