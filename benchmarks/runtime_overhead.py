@@ -1,0 +1,239 @@
+"""What does the runtime instrumentation cost? wrk against one FastAPI "hello" route, served
+by uvicorn (one worker) in five variants measured in the same run, interleaved in rounds:
+
+  bare           the app alone
+  loopsight      loopsight.instrument(app) fully on: watchdog, Server-Timing + X-Process-Time,
+                 metrics/stalls/dashboard/trace endpoints enabled (metrics synced every second)
+  instrumentator prometheus-fastapi-instrumentator: Instrumentator().instrument(app).expose(app)
+  otel           opentelemetry-instrumentation-asgi OpenTelemetryMiddleware (API only: no SDK,
+                 so spans are no-ops; the cheapest OTel configuration)
+  seed           the seed article's @app.middleware("http") X-Process-Time middleware
+
+Prints each variant's median requests/s and its ratio to bare; the goal is loopsight's loss
+<= 3% and <= 1/5 of the instrumentator's. Because other processes may share the machine, it
+also prints the server's CPU time per request (utime + stime from /proc over the same run),
+and its minimum over the rounds, which interference from other processes can only raise.
+
+    python benchmarks/runtime_overhead.py [--duration 10] [--rounds 3] [--connections 50]
+    python benchmarks/runtime_overhead.py --in-process-only
+
+Then, since a shared machine makes requests/s swing, the same five apps are called in-process
+(no server, no socket: the ASGI app awaited directly on uvloop) and the process CPU time per
+request is reported, minimum over interleaved rounds: the figure interference cannot lower.
+
+Needs wrk (apt-get install wrk) and pip install prometheus-fastapi-instrumentator
+opentelemetry-instrumentation-asgi.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+from loopsight.server import UvicornServer
+
+VARIANTS = ("bare", "loopsight", "instrumentator", "otel", "seed")
+
+APP = """
+import os
+from time import time
+
+from fastapi import FastAPI, Request
+
+app = FastAPI()
+
+
+@app.get("/hello")
+async def hello():
+    return {"hello": "world"}
+
+
+MODE = os.environ["BENCH_MODE"]
+if MODE == "loopsight":
+    import loopsight
+
+    app = loopsight.instrument(
+        app, endpoints=["metrics", "stalls", "dashboard", "trace"], token="bench-token"
+    )
+elif MODE == "instrumentator":
+    from prometheus_fastapi_instrumentator import Instrumentator
+
+    Instrumentator().instrument(app).expose(app)
+elif MODE == "otel":
+    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+    app.add_middleware(OpenTelemetryMiddleware)
+elif MODE == "seed":
+
+    @app.middleware("http")
+    async def add_process_time_header(request: Request, call_next):
+        start_time = time()
+        response = await call_next(request)
+        process_time = time() - start_time
+        response.headers["X-Process-Time"] = str(process_time)
+        return response
+"""
+
+_RPS = re.compile(r"Requests/sec:\s+([0-9.]+)")
+_COUNT = re.compile(r"(\d+) requests in")
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+
+
+def _wrk(url: str, duration: float, connections: int) -> tuple[float, int]:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    rps, count = _RPS.search(out), _COUNT.search(out)
+    if rps is None or count is None:
+        raise RuntimeError(f"no Requests/sec in wrk output:\n{out}")
+    return float(rps.group(1)), int(count.group(1))
+
+
+_SCOPE = {
+    "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
+    "method": "GET", "scheme": "http", "path": "/hello", "raw_path": b"/hello",
+    "query_string": b"", "root_path": "", "headers": [(b"host", b"bench")],
+    "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+}  # fmt: skip
+
+
+def _load(directory: str, variant: str) -> Any:
+    os.environ["BENCH_MODE"] = variant
+    spec = importlib.util.spec_from_file_location(
+        f"bench_app_{variant}", f"{directory}/bench_app.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.app
+
+
+async def _in_process(apps: dict[str, Any], rounds: int, n: int) -> dict[str, float]:
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        return None
+
+    best = {v: float("inf") for v in apps}
+    for round_no in range(rounds + 1):  # round 0 warms up
+        for variant, app in apps.items():
+            start = time.process_time()
+            for _ in range(n):
+                await app(dict(_SCOPE), receive, send)
+                await asyncio.sleep(0)  # as a server would, and the watchdog sees no stall
+            per_request = (time.process_time() - start) / n * 1e6
+            if round_no:
+                best[variant] = min(best[variant], per_request)
+    return best
+
+
+def _report_in_process(directory: str, rounds: int, n: int) -> None:
+    import uvloop
+
+    apps = {v: _load(directory, v) for v in VARIANTS}
+    best = uvloop.run(_in_process(apps, rounds, n))
+    print()
+    print(f"in process, {n} requests x {rounds} rounds, min process CPU per request:")
+    print(f"{'variant':15s} {'CPU us/req':>11s} {'extra us':>9s} {'ratio':>7s}")
+    for variant in VARIANTS:
+        extra = best[variant] - best["bare"]
+        print(
+            f"{variant:15s} {best[variant]:11.1f} {extra:9.1f} {best[variant] / best['bare']:7.3f}"
+        )
+    mine = best["loopsight"] - best["bare"]
+    rival = best["instrumentator"] - best["bare"]
+    print(f"loopsight extra CPU / instrumentator extra CPU = {mine / rival:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of wrk before each")
+    parser.add_argument("--in-process-only", action="store_true", help="skip the wrk part")
+    parser.add_argument("--in-process-requests", type=int, default=2000)
+    args = parser.parse_args()
+    if args.in_process_only:
+        with tempfile.TemporaryDirectory() as directory:
+            Path(directory, "bench_app.py").write_text(textwrap.dedent(APP))
+            _report_in_process(directory, max(args.rounds, 5), args.in_process_requests)
+        return
+    if shutil.which("wrk") is None:
+        sys.exit("wrk not found: apt-get install wrk")
+    results: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    cpu: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    with tempfile.TemporaryDirectory() as directory:
+        Path(directory, "bench_app.py").write_text(textwrap.dedent(APP))
+        for round_no in range(args.rounds):
+            # Rotate the order so no variant always runs first (or last) in a round.
+            order = VARIANTS[round_no % len(VARIANTS) :] + VARIANTS[: round_no % len(VARIANTS)]
+            for variant in order:
+                env = {"PYTHONPATH": directory, "BENCH_MODE": variant}
+                with UvicornServer("bench_app:app", env=env, health_path="/hello") as server:
+                    assert server.pid is not None
+                    url = f"{server.url}/hello"
+                    _wrk(url, args.warmup, args.connections)
+                    before = _cpu_seconds(server.pid)
+                    rps, count = _wrk(url, args.duration, args.connections)
+                    cpu_us = (_cpu_seconds(server.pid) - before) / count * 1e6
+                results[variant].append(rps)
+                cpu[variant].append(cpu_us)
+                print(
+                    f"round {round_no + 1} {variant:15s} {rps:10.0f} req/s "
+                    f"{cpu_us:8.1f} us CPU/request",
+                    flush=True,
+                )
+    median = {v: statistics.median(r) for v, r in results.items()}
+    # Interference from other processes only ever adds CPU time: the minimum is the cost.
+    cpu_median = {v: min(c) for v, c in cpu.items()}
+    bare = median["bare"]
+    print()
+    print(
+        f"{'variant':15s} {'median req/s':>12s} {'ratio to bare':>14s} {'loss':>7s} "
+        f"{'min CPU us/req':>14s} {'CPU ratio':>10s}"
+    )
+    for variant in VARIANTS:
+        ratio = median[variant] / bare
+        cpu_ratio = cpu_median[variant] / cpu_median["bare"]
+        print(
+            f"{variant:15s} {median[variant]:12.0f} {ratio:14.3f} {1 - ratio:7.1%} "
+            f"{cpu_median[variant]:14.1f} {cpu_ratio:10.3f}"
+        )
+    loss = 1 - median["loopsight"] / bare
+    rival = 1 - median["instrumentator"] / bare
+    print()
+    print(f"loopsight loss {loss:.1%} (goal <= 3%); instrumentator loss {rival:.1%}; ", end="")
+    print(f"loopsight / instrumentator loss = {loss / rival:.2f} (goal <= 0.20)" if rival > 0
+          else "instrumentator showed no loss")  # fmt: skip
+    extra = cpu_median["loopsight"] / cpu_median["bare"] - 1
+    rival_cpu = cpu_median["instrumentator"] / cpu_median["bare"] - 1
+    print(f"CPU per request: loopsight +{extra:.1%}, instrumentator +{rival_cpu:.1%}", end="")
+    print(f", ratio {extra / rival_cpu:.2f}" if rival_cpu > 0 else "")
+    with tempfile.TemporaryDirectory() as directory:
+        Path(directory, "bench_app.py").write_text(textwrap.dedent(APP))
+        _report_in_process(directory, max(args.rounds, 5), args.in_process_requests)
+
+
+if __name__ == "__main__":
+    main()

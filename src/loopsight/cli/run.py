@@ -1,0 +1,142 @@
+"""``loopsight run module:app [uvicorn options]``: serve an app with the stall watchdog on.
+
+Imports the target, instruments it (in every worker), serves it with uvicorn, prints each stall
+as it happens and, at shutdown, a summary table per route. Options loopsight does not know
+are passed to uvicorn unchanged (``--port 8001 --workers 2 --loop uvloop``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+
+import typer
+
+from loopsight.cli._common import fail
+
+__all__ = ["CONTEXT_SETTINGS", "run"]
+
+# Unknown options and extra arguments are uvicorn's.
+CONTEXT_SETTINGS = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def run(
+    ctx: typer.Context,
+    target: str = typer.Argument(..., help="The ASGI app to serve, as module:attribute."),
+    threshold_ms: float = typer.Option(
+        100.0, "--threshold-ms", help="Heartbeat delay that counts as a stall (ms)."
+    ),
+    endpoints: str = typer.Option(
+        "",
+        "--endpoints",
+        help="Comma-separated endpoints to serve under /_loopsight: metrics, stalls, "
+        "dashboard, trace. Each needs --token.",
+    ),
+    token: str | None = typer.Option(
+        None, "--token", envvar="LOOPSIGHT_TOKEN", help="Token the endpoints require."
+    ),
+    no_headers: bool = typer.Option(
+        False, "--no-headers", help="Do not add Server-Timing and X-Process-Time."
+    ),
+) -> None:
+    """Serve MODULE:APP under uvicorn with the stall watchdog; print stalls and a summary."""
+    from loopsight.errors import LoopsightError
+    from loopsight.runtime import serve
+
+    wanted = [e.strip() for e in endpoints.split(",") if e.strip()]
+    if wanted and not token:
+        fail("--endpoints needs --token (or LOOPSIGHT_TOKEN): they expose your app's stacks")
+    if threshold_ms <= 0:
+        fail("--threshold-ms must be positive")
+    sys.path.insert(0, os.getcwd())  # as uvicorn does with its default --app-dir
+    try:
+        serve.import_target(target)  # fail here, in one line, rather than in every worker
+    except LoopsightError as exc:
+        fail(str(exc))
+    options = {
+        "threshold_ms": threshold_ms,
+        "endpoints": wanted,
+        "server_timing": not no_headers,
+        "process_time": not no_headers,
+    }
+    with tempfile.TemporaryDirectory(prefix="loopsight-run-") as directory:
+        os.environ[serve.ENV_TARGET] = target
+        os.environ[serve.ENV_OPTIONS] = json.dumps(options)
+        os.environ[serve.ENV_SUMMARY_DIR] = directory
+        if token:
+            os.environ["LOOPSIGHT_TOKEN"] = token
+        code = _serve(list(ctx.args))
+        _print_summary(directory)
+    if code:
+        raise typer.Exit(code)
+
+
+class _Terminated(Exception):
+    """SIGTERM, turned into an exception so that the summary still prints."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def _serve(uvicorn_args: list[str]) -> int:
+    import importlib
+    import signal
+    from typing import cast
+
+    import click
+
+    command = cast(click.Command, importlib.import_module("uvicorn.main").main)
+    args = ["loopsight.runtime.serve:create_app", "--factory", *uvicorn_args]
+    # uvicorn shuts down gracefully, restores this handler and re-raises the signal to it.
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        command.main(args=args, prog_name="loopsight run", standalone_mode=False)
+    except (_Terminated, KeyboardInterrupt):
+        return 0
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except SystemExit as exc:  # uvicorn exits on start-up failure
+        return exc.code if isinstance(exc.code, int) else 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return 0
+
+
+def _print_summary(directory: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from loopsight.runtime.processors import route_summary
+    from loopsight.runtime.serve import load_summaries
+    from loopsight.runtime.stats import REQUEST_BUCKETS
+
+    requests, stalls = load_summaries(directory)
+    # Wide enough for file:line culprits when the output is a pipe or a log file.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    rows = route_summary(REQUEST_BUCKETS, requests, stalls)
+    table = Table(title="loopsight: requests and stalls by route")
+    for column in ("route", "method", "requests", "5xx", "mean ms", "p95 ms", "stalls",
+                   "stalled ms", "worst culprit"):  # fmt: skip
+        table.add_column(column, justify="right" if column[0].isdigit() else "left")
+    for row in rows:
+        table.add_row(
+            row.route,
+            row.method,
+            str(row.requests),
+            str(row.errors),
+            f"{row.mean * 1000:.1f}",
+            "<=" + (f"{row.p95 * 1000:.0f}" if row.p95 != float("inf") else "inf"),
+            str(row.stalls),
+            f"{row.stalled * 1000:.0f}",
+            row.worst_culprit,
+        )
+    console.print(table)
+    others = [s for s in stalls if not s.activity.method]
+    if others:
+        console.print(f"{len(others)} stall(s) outside requests:")
+        for stall in others:
+            console.print(f"  {stall.describe()}", soft_wrap=True)

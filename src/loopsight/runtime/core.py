@@ -1,0 +1,267 @@
+"""The per-process runtime: registry, watchdog, monitors, aggregates and stall listeners.
+
+One :class:`Runtime` per worker process (``get_runtime()``) so that every instrumented app in
+the process shares one watchdog thread. Everything here is bounded: stalls, time series and
+recent requests live in ring buffers, label sets are capped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from loopsight.runtime._types import Scope
+from loopsight.runtime.background import BackgroundMonitor
+from loopsight.runtime.records import Stall
+from loopsight.runtime.registry import Registry
+from loopsight.runtime.stats import REQUEST_BUCKETS, CounterSet, HistogramSet
+from loopsight.runtime.threadpool import ThreadPoolMonitor, default_limiter
+from loopsight.runtime.watchdog import Clock, LoopWatch, Watchdog
+
+__all__ = ["RequestRecord", "Runtime", "SeriesPoint", "get_runtime", "reset_runtime"]
+
+_log = logging.getLogger("loopsight")
+
+StallListener = Callable[[Stall], None]
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    """One second of history: worst loop lag, thread-pool occupancy and requests in flight."""
+
+    at: float
+    lag_max: float
+    borrowed: int
+    total: int
+    waiting: int
+    in_flight: int
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """A finished request, as the trace export reads it from the ring buffer."""
+
+    start: float
+    end: float
+    method: str
+    route: str
+    status: int
+
+
+def _route_label(route: object) -> str:
+    if route is None:
+        return "<unmatched>"
+    for attr in ("path_format", "path"):
+        value = getattr(route, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return "<unmatched>"
+
+
+class Runtime:
+    """Shared state of the instrumentation in one process."""
+
+    def __init__(
+        self,
+        *,
+        threshold: float = 0.1,
+        clock: Clock = time.perf_counter,
+        max_stalls: int = 1000,
+        history_seconds: int = 3600,
+        trace_requests: int = 4096,
+        max_series: int = 500,
+    ) -> None:
+        self.clock = clock
+        self.registry = Registry()
+        self.requests = HistogramSet(REQUEST_BUCKETS, max_series=max_series)
+        self.stall_counts = CounterSet(max_series=max_series)
+        self.stalls: deque[Stall] = deque(maxlen=max_stalls)
+        self.series: deque[SeriesPoint] = deque(maxlen=history_seconds)
+        # (start, end, method, route id, status): tuples, the cheapest thing to append.
+        self.recent: deque[tuple[float, float, Any, int, int]] = deque(maxlen=trace_requests)
+        # Off unless the trace export is wanted: then each request costs one more append.
+        self.trace_requests = False
+        # id(route object) -> route object; the ids key the request aggregates.
+        self.routes: dict[int, object] = {}
+        self.background = BackgroundMonitor(self.registry, clock)
+        self.pool = ThreadPoolMonitor(history=600)
+        self.listeners: list[StallListener] = []
+        self.shutdown_hooks: list[Callable[[], None]] = []
+        # Called about once a second from the monitor thread (e.g. metrics flush).
+        self.tick_hooks: list[Callable[[], None]] = []
+        self.extensions: dict[str, object] = {}
+        self.watchdog = Watchdog(
+            self.registry,
+            self._on_stall,
+            threshold=threshold,
+            clock=clock,
+            on_tick=self._on_tick,
+        )
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.watch: LoopWatch | None = None
+        self._window_start = clock()
+        self._window: list[int] = [0, 0, 0, 0]  # max borrowed, total, max waiting, max in flight
+
+    # -- configuration ---------------------------------------------------------------------
+    @property
+    def threshold(self) -> float:
+        """Seconds of heartbeat delay that count as a stall."""
+        return self.watchdog.threshold
+
+    @threshold.setter
+    def threshold(self, seconds: float) -> None:
+        if seconds <= 0:
+            raise ValueError("stall threshold must be positive")
+        self.watchdog.threshold = seconds
+
+    def add_listener(self, listener: StallListener) -> None:
+        """Call ``listener(stall)`` for every stall (from the monitor thread)."""
+        if listener not in self.listeners:
+            self.listeners.append(listener)
+
+    def remove_listener(self, listener: StallListener) -> None:
+        """Stop calling ``listener``."""
+        if listener in self.listeners:
+            self.listeners.remove(listener)
+
+    # -- loop side -------------------------------------------------------------------------
+    def attach(self, loop: asyncio.AbstractEventLoop) -> LoopWatch:
+        """Start watching ``loop`` (call on its thread); cheap when already watched."""
+        watch = self.watchdog.attach(loop)
+        if watch.limiter is None:
+            watch.limiter = default_limiter()
+        self.loop, self.watch = loop, watch
+        return watch
+
+    def remember_route(self, route_id: int, route: object) -> None:
+        """Keep the route object behind an aggregate key (bounded like the label sets)."""
+        if len(self.routes) < self.requests.max_series:
+            self.routes[route_id] = route
+
+    def _label(self, route_id: object) -> str:
+        if isinstance(route_id, str):
+            return route_id  # the overflow label "<other>"
+        return _route_label(self.routes.get(route_id) if isinstance(route_id, int) else None)
+
+    def record_request(self, scope: Scope, status: int, start: float, end: float) -> None:
+        """Aggregate one finished request (the middleware inlines this; loop thread only)."""
+        route = scope.get("route")
+        if id(route) not in self.routes:
+            self.remember_route(id(route), route)
+        method = scope.get("method")
+        self.requests.observe((id(route), method, status), end - start)
+        if self.trace_requests:
+            self.recent.append((start, end, method, id(route), status))
+
+    def request_rows(self) -> dict[tuple[str, ...], list[float]]:
+        """Request histograms keyed by (route template, method, status), for exporters."""
+        rows: dict[tuple[str, ...], list[float]] = {}
+        for (route, method, status), row in self.requests.snapshot().items():
+            key = (self._label(route), str(method or "GET"), str(status or "none"))
+            acc = rows.get(key)
+            if acc is None:
+                rows[key] = row
+            else:
+                rows[key] = [a + b for a, b in zip(acc, row, strict=True)]
+        return rows
+
+    def recent_requests(self) -> list[RequestRecord]:
+        """The ring buffer of finished requests, labelled."""
+        return [
+            RequestRecord(start, end, str(method or "GET"), self._label(route), int(status))
+            for start, end, method, route, status in list(self.recent)
+        ]
+
+    def stalled_until(self, now: float) -> float:
+        """Cumulative stalled seconds of the current loop up to ``now``."""
+        watch = self.watch
+        if watch is None:
+            return 0.0
+        # LoopWatch.stalled_until, inlined: the middleware calls this once per response.
+        overdue = now - watch.next_due
+        return watch.stalled_total + (overdue if overdue >= watch.watchdog.threshold else 0.0)
+
+    def run_shutdown_hooks(self) -> None:
+        """Called once the app has finished its lifespan shutdown."""
+        for hook in list(self.shutdown_hooks):
+            try:
+                hook()
+            except Exception:
+                _log.exception("loopsight shutdown hook failed")
+
+    # -- monitor side ----------------------------------------------------------------------
+    def _on_stall(self, stall: Stall) -> None:
+        self.stalls.append(stall)
+        if stall.starved:
+            culprit = "<cpu-starved>"
+        else:
+            culprit = stall.culprit.location if stall.culprit is not None else "<unknown>"
+        self.stall_counts.add((stall.activity.route_label, culprit), stall.duration)
+        for listener in list(self.listeners):
+            try:
+                listener(stall)
+            except Exception:
+                _log.exception("loopsight stall listener failed")
+
+    def _on_tick(self, watches: list[LoopWatch]) -> None:
+        now = self.clock()
+        window = self._window
+        for watch in watches:
+            if watch.limiter is not None:
+                point = self.pool.sample(watch.limiter, self.watchdog.wall(now))
+                if point is not None:
+                    window[0] = max(window[0], point.borrowed)
+                    window[1] = point.total
+                    window[2] = max(window[2], point.waiting)
+        window[3] = max(window[3], self.registry.in_flight())
+        if now - self._window_start >= 1.0:
+            lag = 0.0
+            for watch in watches:
+                lag = max(lag, watch.window_max_lag)
+                watch.window_max_lag = 0.0  # a lost update only loses one window's maximum
+            self.series.append(SeriesPoint(self.watchdog.wall(now), lag, *window))
+            self._window = [0, 0, 0, 0]
+            self._window_start = now
+            for hook in list(self.tick_hooks):
+                try:
+                    hook()
+                except Exception:
+                    _log.exception("loopsight periodic hook failed")
+
+    def lag_histogram(self) -> tuple[list[int], float]:
+        """Loop-lag bucket counts (``le`` buckets of ``LAG_BUCKETS`` plus +Inf) and their sum."""
+        return list(self.watchdog.lag_counts), self.watchdog.lag_sum
+
+    def close(self) -> None:
+        """Stop the watchdog thread and restore patched classes."""
+        self.watchdog.close()
+        self.background.uninstall()
+
+
+_runtime: Runtime | None = None
+_runtime_lock = threading.Lock()
+
+
+def get_runtime() -> Runtime:
+    """The process-wide runtime, created on first use."""
+    global _runtime
+    if _runtime is None:
+        with _runtime_lock:
+            if _runtime is None:
+                _runtime = Runtime()
+    return _runtime
+
+
+def reset_runtime() -> None:
+    """Close and forget the process-wide runtime (tests, or re-configuration)."""
+    global _runtime
+    with _runtime_lock:
+        if _runtime is not None:
+            _runtime.close()
+        _runtime = None

@@ -1,0 +1,63 @@
+"""Chrome trace / Perfetto JSON: requests as async slices, stalls on the loop track, and
+thread-pool occupancy as a counter. Open in ``chrome://tracing`` or ui.perfetto.dev."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from loopsight.runtime.core import Runtime
+
+__all__ = ["chrome_trace"]
+
+_LOOP_TID = 1
+
+
+def _us(seconds: float) -> float:
+    return round(seconds * 1_000_000.0, 1)
+
+
+def chrome_trace(runtime: Runtime) -> dict[str, Any]:
+    """The Trace Event Format document for what the runtime's ring buffers hold."""
+    pid = os.getpid()
+    wall = runtime.watchdog.wall
+    events: list[dict[str, Any]] = [
+        {"ph": "M", "name": "process_name", "pid": pid, "args": {"name": f"uvicorn worker {pid}"}},
+        {"ph": "M", "name": "thread_name", "pid": pid, "tid": _LOOP_TID,
+         "args": {"name": "event loop"}},
+    ]  # fmt: skip
+    for index, req in enumerate(runtime.recent_requests()):
+        name = f"{req.method} {req.route}"
+        common = {"cat": "request", "name": name, "id": index, "pid": pid, "tid": _LOOP_TID}
+        events.append({**common, "ph": "b", "ts": _us(wall(req.start)),
+                       "args": {"status": req.status}})  # fmt: skip
+        events.append({**common, "ph": "e", "ts": _us(wall(req.end))})
+    for stall in list(runtime.stalls):
+        culprit = stall.culprit
+        events.append(
+            {
+                "ph": "X",
+                "cat": "stall",
+                "name": f"stall: {stall.activity.label}",
+                "pid": pid,
+                "tid": _LOOP_TID,
+                "ts": _us(stall.wall_start),
+                "dur": _us(stall.duration),
+                "args": {
+                    "culprit": culprit.location if culprit else None,
+                    "call": culprit.call if culprit else None,
+                    "stacks": stall.stacks,
+                },
+            }
+        )
+    for point in list(runtime.pool.samples):
+        events.append(
+            {
+                "ph": "C",
+                "name": "threadpool",
+                "pid": pid,
+                "ts": _us(point.at),
+                "args": {"borrowed": point.borrowed, "waiting": point.waiting},
+            }
+        )
+    return {"traceEvents": events, "displayTimeUnit": "ms"}

@@ -1,0 +1,61 @@
+"""JSON exporter: recent stalls, their groups, and the monitors' current state."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from loopsight.runtime.core import Runtime
+from loopsight.runtime.processors import group_stalls
+
+__all__ = ["stalls_document"]
+
+
+def stalls_document(runtime: Runtime, limit: int = 200) -> dict[str, Any]:
+    """Everything the stalls endpoint and the dashboard show, as JSON-ready data."""
+    stalls = list(runtime.stalls)
+    recent = stalls[-limit:] if limit > 0 else []
+    pool = runtime.pool.last
+    bg = runtime.background
+    return {
+        "pid": os.getpid(),
+        "threshold_ms": runtime.threshold * 1000.0,
+        "stall_count": runtime.watchdog.seq,
+        "stalls": [s.to_json() for s in reversed(recent)],
+        "groups": [
+            {
+                "route": g.route,
+                "culprit": g.culprit,
+                "count": g.count,
+                "total_ms": g.total * 1000.0,
+                "max_ms": g.longest.duration * 1000.0,
+                "call": g.longest.culprit.call if g.longest.culprit else "",
+            }
+            for g in group_stalls(stalls)
+        ],
+        "threadpool": {
+            "borrowed": pool.borrowed if pool else 0,
+            "total": pool.total if pool else 0,
+            "waiting": pool.waiting if pool else 0,
+            "saturations": runtime.pool.saturations,
+        },
+        "background": {
+            "running": bg.running,
+            "outcomes": [
+                {"task": name, "outcome": outcome, "count": int(row[0])}
+                for (name, outcome), row in sorted(bg.outcomes.snapshot().items())
+            ],
+            "failures": [{"at": f.at, "task": f.name, "error": f.error} for f in list(bg.failures)],
+        },
+        "series": [
+            {
+                "at": p.at,
+                "lag_ms": p.lag_max * 1000.0,
+                "borrowed": p.borrowed,
+                "total": p.total,
+                "waiting": p.waiting,
+                "in_flight": p.in_flight,
+            }
+            for p in list(runtime.series)
+        ],
+    }

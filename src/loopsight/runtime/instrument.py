@@ -1,0 +1,92 @@
+"""``instrument(app)``: the one call that turns the runtime on for an ASGI app."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from loopsight.errors import LoopsightError
+from loopsight.runtime.core import Runtime, get_runtime
+from loopsight.runtime.exporters.log import LogExporter
+from loopsight.runtime.middleware import LoopsightMiddleware
+
+__all__ = ["ENDPOINTS", "instrument"]
+
+ENDPOINTS = ("metrics", "stalls", "dashboard", "trace")
+App = TypeVar("App")
+
+
+def instrument(
+    app: App,
+    *,
+    threshold_ms: float = 100.0,
+    server_timing: bool = True,
+    process_time: bool = True,
+    endpoints: Iterable[str] = (),
+    token: str | None = None,
+    prefix: str = "/_loopsight",
+    log_stalls: bool = True,
+    runtime: Runtime | None = None,
+) -> App | Any:
+    """Watch ``app``'s event loop for stalls and time its requests.
+
+    Starlette and FastAPI apps are changed in place (the middleware is added outermost among
+    user middleware) and returned; any other ASGI callable is returned wrapped, so always use
+    the return value: ``app = loopsight.instrument(app)``.
+
+    ``endpoints`` turns on any of ``metrics``, ``stalls``, ``dashboard``, ``trace`` under
+    ``prefix``; they are off by default and each requires ``token`` (or ``LOOPSIGHT_TOKEN``),
+    sent as ``Authorization: Bearer <token>`` or ``?token=``.
+    """
+    wanted = tuple(dict.fromkeys(endpoints))
+    unknown = sorted(set(wanted) - set(ENDPOINTS))
+    if unknown:
+        raise LoopsightError(
+            f"unknown endpoint(s) {', '.join(unknown)}; choose from {', '.join(ENDPOINTS)}"
+        )
+    token = token if token is not None else os.environ.get("LOOPSIGHT_TOKEN")
+    if wanted and not token:
+        raise LoopsightError(
+            "endpoints need a token: pass token=... or set LOOPSIGHT_TOKEN "
+            "(they expose stacks and routes of your app)"
+        )
+    if threshold_ms <= 0:
+        raise LoopsightError("threshold_ms must be positive")
+    rt = runtime if runtime is not None else get_runtime()
+    rt.threshold = threshold_ms / 1000.0
+    rt.background.install()
+    if "trace" in wanted:
+        rt.trace_requests = True
+    if log_stalls:
+        rt.add_listener(_LOG_EXPORTER)
+
+    handler = None
+    if wanted:
+        from loopsight.runtime.endpoints import Endpoints
+
+        assert token is not None
+        handler = Endpoints(rt, token=token, enabled=wanted, prefix=prefix)
+    options: dict[str, Any] = {
+        "runtime": rt,
+        "server_timing": server_timing,
+        "process_time": process_time,
+        "endpoints": handler,
+    }
+    add_middleware = getattr(app, "add_middleware", None)
+    user_middleware = getattr(app, "user_middleware", None)
+    if isinstance(app, LoopsightMiddleware) or any(
+        getattr(m, "cls", None) is LoopsightMiddleware for m in user_middleware or ()
+    ):
+        return app  # already instrumented: once is enough (the threshold was updated above)
+    if callable(add_middleware) and user_middleware is not None:
+        try:
+            add_middleware(LoopsightMiddleware, **options)
+            return app
+        except RuntimeError as exc:  # Starlette refuses once the app has started
+            raise LoopsightError(f"cannot instrument a running app: {exc}") from exc
+    return LoopsightMiddleware(app, **options)  # type: ignore[arg-type]
+
+
+_LOG_EXPORTER = LogExporter(logging.getLogger("loopsight"))

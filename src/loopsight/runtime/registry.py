@@ -1,0 +1,126 @@
+"""Which request, background task or lifespan phase each running task is serving.
+
+The middleware writes (on the loop thread: one dict insert and one delete per request); the
+watchdog's monitor thread reads, and only ever with single ``dict.get`` calls, which are atomic
+under the GIL. Tasks are keyed by ``id(task)``: an entry lives no longer than its task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+from loopsight.runtime._types import Scope
+from loopsight.runtime.records import Activity
+
+__all__ = ["LiveActivity", "Registry", "current_task_of", "route_template"]
+
+# asyncio (C and pure-Python tasks) and uvloop both record the running task of each loop here;
+# reading it from another thread is one dict lookup. Missing on interpreters that moved it.
+_CURRENT_TASKS: dict[Any, Any] | None = getattr(asyncio.tasks, "_current_tasks", None)
+
+
+def current_task_of(loop: asyncio.AbstractEventLoop) -> asyncio.Task[Any] | None:
+    """The task ``loop`` is running right now, read safely from any thread."""
+    if _CURRENT_TASKS is None:
+        return None
+    task: asyncio.Task[Any] | None = _CURRENT_TASKS.get(loop)
+    return task
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (``/items/{item_id}``), or ``""`` before routing."""
+    route = scope.get("route")
+    # path_format drops converters: "/items/{item_id:int}" is labelled "/items/{item_id}".
+    for attr in ("path_format", "path"):
+        value = getattr(route, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+class LiveActivity:
+    """A request or phase in progress, shared by the middleware and the monitor thread."""
+
+    __slots__ = ("background", "done", "kind", "scope", "start")
+
+    def __init__(self, kind: str, scope: Scope, start: float) -> None:
+        self.kind = kind
+        self.scope = scope
+        self.start = start
+        self.background = ""
+        self.done = False
+
+    def snapshot(self) -> Activity:
+        """A frozen copy, with the route template as known at this instant."""
+        scope = self.scope
+        background = self.background
+        kind = "background" if background else self.kind
+        if kind in ("startup", "shutdown"):
+            return Activity(kind=kind, name="lifespan")
+        return Activity(
+            kind=kind,
+            method=str(scope.get("method", "GET" if scope.get("type") == "http" else "WS")),
+            route=route_template(scope),
+            path=str(scope.get("path", "")),
+            name=background,
+        )
+
+
+def _describe_task(task: asyncio.Task[Any]) -> Activity:
+    try:
+        coro = task.get_coro()
+        name = getattr(coro, "__qualname__", "") or task.get_name()
+    except Exception:  # a foreign task type; the name is only a label
+        name = "task"
+    return Activity(kind="task", name=str(name))
+
+
+class Registry:
+    """Task id → :class:`LiveActivity`, plus the lookup the monitor thread performs."""
+
+    def __init__(self) -> None:
+        self.live: dict[int, LiveActivity] = {}
+
+    def find(self, task: asyncio.Task[Any] | None) -> tuple[Activity, LiveActivity | None]:
+        """Describe what ``task`` is doing; child tasks inherit their anyio parent's activity."""
+        if task is None:
+            return Activity(kind="callback"), None
+        live = self.live_for(task)
+        if live is None:
+            return _describe_task(task), None
+        return live.snapshot(), live
+
+    def live_for(self, task: asyncio.Task[Any]) -> LiveActivity | None:
+        """The live activity of ``task``, or of the nearest anyio parent task that has one.
+
+        Starlette streams responses and FastAPI runs background tasks in anyio child tasks;
+        anyio records each child's parent task id, which is exactly our registry key.
+        """
+        live = self.live.get(id(task))
+        if live is not None:
+            return live
+        module = sys.modules.get("anyio._backends._asyncio")
+        states = getattr(module, "_task_states", None)
+        if states is None:
+            return None
+        try:
+            state = states.get(task)
+            for _ in range(8):
+                parent_id = getattr(state, "parent_id", None)
+                if parent_id is None:
+                    return None
+                live = self.live.get(parent_id)
+                if live is not None:
+                    return live
+                # Rare: a grandchild. Find the parent task to read its own parent.
+                parent = next((t for t in list(states.keys()) if id(t) == parent_id), None)
+                state = states.get(parent) if parent is not None else None
+        except Exception:  # internals of another anyio version; attribution is best effort
+            return None
+        return None
+
+    def in_flight(self) -> int:
+        """How many HTTP requests are being served (including their background phase)."""
+        return sum(1 for a in list(self.live.values()) if a.kind == "request")

@@ -1,0 +1,105 @@
+"""The app factory ``loopsight run`` hands to uvicorn, and the per-worker run summary.
+
+uvicorn imports ``loopsight.runtime.serve:create_app`` (``--factory``) in every worker, so the
+target is instrumented in each worker process whatever ``--workers`` says. The target and the
+options travel in environment variables; each worker prints its stalls as they happen and
+writes a summary file at shutdown for the parent to merge.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from loopsight.errors import LoopsightError
+from loopsight.runtime.core import Runtime, get_runtime
+from loopsight.runtime.instrument import instrument
+from loopsight.runtime.records import Stall
+from loopsight.runtime.stats import REQUEST_BUCKETS
+
+__all__ = ["ENV_OPTIONS", "ENV_SUMMARY_DIR", "ENV_TARGET", "create_app", "load_summaries"]
+
+ENV_TARGET = "LOOPSIGHT_RUN_TARGET"
+ENV_OPTIONS = "LOOPSIGHT_RUN_OPTIONS"
+ENV_SUMMARY_DIR = "LOOPSIGHT_RUN_SUMMARY_DIR"
+
+
+def import_target(target: str) -> Any:
+    """Import ``module:attr`` (dotted attributes allowed) or raise a one-line error."""
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise LoopsightError(f"target must look like module:app, got {target!r}")
+    import importlib
+
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise LoopsightError(f"cannot import {module_name!r}: {exc}") from None
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise LoopsightError(f"{module_name!r} has no attribute {attr!r}") from None
+    return obj
+
+
+def _print_stall(stall: Stall) -> None:
+    sys.stderr.write(f"loopsight [{stall.pid}]: {stall.describe()}\n")
+    sys.stderr.flush()
+
+
+def _summary_writer(runtime: Runtime, directory: str) -> Any:
+    done: list[bool] = []
+
+    def write() -> None:
+        if done:
+            return
+        done.append(True)
+        data = {
+            "pid": os.getpid(),
+            "bounds": list(REQUEST_BUCKETS),
+            "requests": [[list(k), v] for k, v in runtime.request_rows().items()],
+            "stalls": [s.to_json() for s in list(runtime.stalls)],
+            "stall_count": runtime.watchdog.seq,
+        }
+        path = Path(directory) / f"summary-{os.getpid()}.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data))
+        tmp.replace(path)
+
+    return write
+
+
+def create_app() -> Any:
+    """Import the target named in ``LOOPSIGHT_RUN_TARGET`` and instrument it."""
+    target = os.environ.get(ENV_TARGET, "")
+    options: dict[str, Any] = json.loads(os.environ.get(ENV_OPTIONS, "{}"))
+    app = import_target(target)
+    runtime = get_runtime()
+    wrapped = instrument(app, log_stalls=False, runtime=runtime, **options)
+    runtime.add_listener(_print_stall)
+    directory = os.environ.get(ENV_SUMMARY_DIR)
+    if directory:
+        writer = _summary_writer(runtime, directory)
+        runtime.shutdown_hooks.append(writer)
+        atexit.register(writer)  # also when the app has no lifespan
+    return wrapped
+
+
+def load_summaries(directory: str) -> tuple[dict[tuple[str, ...], list[float]], list[Stall]]:
+    """Merge the workers' summary files: request histograms summed, stalls concatenated."""
+    requests: dict[tuple[str, ...], list[float]] = {}
+    stalls: list[Stall] = []
+    for path in sorted(Path(directory).glob("summary-*.json")):
+        data = json.loads(path.read_text())
+        for key, row in data["requests"]:
+            acc = requests.setdefault(tuple(key), [0.0] * len(row))
+            for i, value in enumerate(row):
+                acc[i] += value
+        stalls.extend(Stall.from_json(s) for s in data["stalls"])
+    stalls.sort(key=lambda s: s.wall_start)
+    return requests, stalls

@@ -1,0 +1,333 @@
+"""The stall watchdog: a heartbeat on each event loop and one monitor thread per process.
+
+The heartbeat is a timer callback that records when it ran and how late it was (loop lag).
+The monitor thread wakes every few milliseconds and compares one timestamp; once the heartbeat
+is overdue by half the threshold it samples the loop thread's stack every ``sample_interval``
+until the loop runs again. The heartbeat itself decides whether the delay was a stall
+(lag >= threshold), so every stall is recorded even if the monitor missed its samples.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+import time
+from bisect import bisect_left
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from loopsight.runtime.frames import current_frame_of, read_stack
+from loopsight.runtime.records import Activity, Culprit, Stall
+from loopsight.runtime.registry import LiveActivity, Registry, current_task_of
+from loopsight.runtime.stats import LAG_BUCKETS
+
+__all__ = ["Clock", "LoopWatch", "Sample", "Watchdog"]
+
+Clock = Callable[[], float]
+
+_MAX_SAMPLES = 500
+_ROUTE_WAIT = 5.0  # seconds a stall waits for its request to be routed before it is published
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One look at the loop thread while it was stalled."""
+
+    at: float
+    activity: Activity
+    stack: str
+    culprit: Culprit | None
+    live: LiveActivity | None = None
+
+
+class LoopWatch:
+    """The heartbeat of one event loop; all mutation happens on that loop's thread."""
+
+    def __init__(self, watchdog: Watchdog, loop: asyncio.AbstractEventLoop, thread_id: int) -> None:
+        self.watchdog = watchdog
+        self.loop = loop
+        self.thread_id = thread_id
+        now = watchdog.clock()
+        self.seq = 0
+        self.next_due = now
+        self.stalled_total = 0.0
+        self.window_max_lag = 0.0
+        # (start, end) of stalls the heartbeat saw end, for the monitor thread to pick up.
+        self.finished: deque[tuple[float, float]] = deque(maxlen=1024)
+        self.limiter: object | None = None
+        self._handle: asyncio.TimerHandle | None = None
+        # Run-queue wait of the loop thread (Linux schedstat), read by the monitor thread only.
+        self.native_id = threading.get_native_id()
+        self._sched_fd: int | None = None
+        self.baseline_wait: float | None = None
+
+    def run_queue_wait(self) -> float | None:
+        """Seconds the loop thread has spent runnable but waiting for a CPU (Linux only)."""
+        try:
+            if self._sched_fd is None:
+                path = f"/proc/self/task/{self.native_id}/schedstat"
+                self._sched_fd = os.open(path, os.O_RDONLY)
+            return int(os.pread(self._sched_fd, 128, 0).split()[1]) / 1e9
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def close_sched(self) -> None:
+        """Release the schedstat file descriptor."""
+        if self._sched_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._sched_fd)
+            self._sched_fd = None
+
+    def start(self) -> None:
+        """Schedule the first beat; call on the loop's thread."""
+        self.next_due = self.watchdog.clock() + self.watchdog.interval
+        self._handle = self.loop.call_later(self.watchdog.interval, self.beat)
+
+    def stop(self) -> None:
+        """Cancel the next beat (loop thread only)."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def beat(self) -> None:
+        """Record this beat's lag, close a stall if it was one, schedule the next beat."""
+        wd = self.watchdog
+        now = wd.clock()
+        lag = now - self.next_due
+        if lag < 0.0:
+            lag = 0.0
+        wd.lag_counts[bisect_left(LAG_BUCKETS, lag)] += 1
+        wd.lag_sum += lag
+        if lag > self.window_max_lag:
+            self.window_max_lag = lag
+        if lag >= wd.threshold:
+            self.stalled_total += lag
+            self.finished.append((self.next_due, now))
+        interval = wd.interval
+        self.next_due = now + interval
+        self.seq += 1
+        if wd.running:
+            self._handle = self.loop.call_later(interval, self.beat)
+
+    def stalled_until(self, now: float) -> float:
+        """Cumulative stalled seconds up to ``now``, counting a stall still in progress."""
+        overdue = now - self.next_due
+        return self.stalled_total + (overdue if overdue >= self.watchdog.threshold else 0.0)
+
+
+class Watchdog:
+    """Watches every loop it is attached to from one daemon thread, and reports stalls."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        on_stall: Callable[[Stall], None],
+        *,
+        threshold: float = 0.1,
+        sample_interval: float = 0.005,
+        clock: Clock = time.perf_counter,
+        on_tick: Callable[[list[LoopWatch]], None] | None = None,
+        tick_interval: float = 0.1,
+    ) -> None:
+        self.registry = registry
+        self.on_stall = on_stall
+        self.threshold = threshold
+        self.sample_interval = sample_interval
+        self.clock = clock
+        self.on_tick = on_tick
+        self.tick_interval = tick_interval
+        self.watches: dict[int, LoopWatch] = {}
+        # Loop-lag histogram over every beat of every loop: ``le`` buckets, +Inf, and the sum.
+        self.lag_counts = [0] * (len(LAG_BUCKETS) + 1)
+        self.lag_sum = 0.0
+        self.running = False
+        self.seq = 0
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._waiting: list[tuple[float, Stall, LiveActivity]] = []
+        self._next_tick = 0.0
+        # Offset that turns the watchdog clock into Unix time, for wall-clock exports.
+        self._wall_offset = time.time() - clock()
+
+    @property
+    def interval(self) -> float:
+        """Heartbeat period: a quarter of the threshold, at most 10 ms."""
+        return min(0.01, self.threshold / 4)
+
+    @property
+    def poll_interval(self) -> float:
+        """Monitor wake-up period: a quarter of the threshold, at most 25 ms.
+
+        Each wake-up takes the GIL from the loop once; sampling starts at half the threshold,
+        so a quarter still catches every stall.
+        """
+        return min(0.025, self.threshold / 4)
+
+    def wall(self, t: float) -> float:
+        """Unix time of watchdog-clock instant ``t``."""
+        return t + self._wall_offset
+
+    # -- loop side -------------------------------------------------------------------------
+    def attach(self, loop: asyncio.AbstractEventLoop) -> LoopWatch:
+        """Start a heartbeat on ``loop`` (call from the loop's thread) and the monitor thread."""
+        with self._lock:
+            watch = self.watches.get(id(loop))
+            if watch is not None and watch.loop is loop:
+                return watch
+            watch = LoopWatch(self, loop, threading.get_ident())
+            self.watches[id(loop)] = watch
+            self.running = True
+            watch.start()
+            if self._thread is None or not self._thread.is_alive():
+                self._stop.clear()
+                self._thread = threading.Thread(
+                    target=self._run, name="loopsight-watchdog", daemon=True
+                )
+                self._thread.start()
+        return watch
+
+    def close(self) -> None:
+        """Stop the monitor thread; heartbeats stop at their next beat."""
+        self.running = False
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=2.0)
+        self._thread = None
+        self.poll(sample=False)  # publish what already finished; may run on the loop thread
+        with self._lock:
+            self.watches.clear()
+
+    # -- monitor side ----------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.wait(self.poll_interval):
+            try:
+                self.poll()
+            except Exception:  # the watchdog must never die; a bad sample loses one stall
+                continue
+
+    def poll(self, *, sample: bool = True) -> None:
+        """One monitor step: check each loop, sample a stalled one, publish finished stalls."""
+        now = self.clock()
+        for key, watch in list(self.watches.items()):
+            loop = watch.loop
+            if loop.is_closed():
+                self.watches.pop(key, None)
+                self._publish_finished(watch, [])
+                watch.close_sched()
+                continue
+            overdue = now - watch.next_due >= self.threshold / 2
+            # Never sample from the loop's own thread: the loop could not resume meanwhile.
+            if (
+                sample
+                and overdue
+                and loop.is_running()
+                and watch.thread_id != threading.get_ident()
+            ):
+                self._publish_finished(watch, self._sample_until_resumed(watch))
+            else:
+                self._publish_finished(watch, [])
+                # The baseline is taken while the loop is healthy, i.e. before any stall.
+                watch.baseline_wait = watch.run_queue_wait()
+        self._release_waiting(now)
+        if self.on_tick is not None and now >= self._next_tick:
+            self._next_tick = now + self.tick_interval
+            self.on_tick(list(self.watches.values()))
+
+    def sample(self, watch: LoopWatch) -> Sample:
+        """Read the loop thread's stack and the task it is running, right now."""
+        task = current_task_of(watch.loop)
+        frame = current_frame_of(watch.thread_id)
+        activity, live = self.registry.find(task)
+        stack, culprit = read_stack(frame)
+        return Sample(self.clock(), activity, stack, culprit, live)
+
+    def _sample_until_resumed(self, watch: LoopWatch) -> list[Sample]:
+        seq = watch.seq
+        samples: list[Sample] = []
+        while watch.seq == seq and watch.loop.is_running() and not self._stop.is_set():
+            sample = self.sample(watch)
+            if watch.seq != seq:
+                break  # the loop resumed while we looked: this sample is not of the stall
+            if len(samples) < _MAX_SAMPLES:
+                samples.append(sample)
+            # Back off on long stalls: sampling takes the GIL from the code being sampled.
+            time.sleep(min(0.05, self.sample_interval * (1 + len(samples) // 50)))
+        return samples
+
+    def _publish_finished(self, watch: LoopWatch, samples: list[Sample]) -> None:
+        if not watch.finished:
+            return
+        waited = 0.0
+        before, after = watch.baseline_wait, watch.run_queue_wait()
+        if before is not None and after is not None:
+            waited = max(0.0, after - before)
+        while watch.finished:
+            start, end = watch.finished.popleft()
+            mine = [s for s in samples if start <= s.at <= end + self.sample_interval]
+            stall, live = build_stall(start, end, self.wall(start), mine)
+            stall.waited = min(waited, stall.duration)
+            waited -= stall.waited
+            self._emit(stall, live)
+        watch.baseline_wait = after
+
+    def _emit(self, stall: Stall, live: LiveActivity | None) -> None:
+        self.seq += 1
+        stall.seq = self.seq
+        stall.pid = os.getpid()
+        if live is not None and stall.activity.kind == "request" and not stall.activity.route:
+            self._waiting.append((self.clock() + _ROUTE_WAIT, stall, live))
+            return
+        self.on_stall(stall)
+
+    def _release_waiting(self, now: float) -> None:
+        """Publish stalls that happened before routing once the route is known."""
+        if not self._waiting:
+            return
+        keep: list[tuple[float, Stall, LiveActivity]] = []
+        for deadline, stall, live in self._waiting:
+            snap = live.snapshot()
+            if snap.route or live.done or now >= deadline:
+                stall.activity = Activity(
+                    kind=stall.activity.kind,
+                    method=stall.activity.method,
+                    route=snap.route,
+                    path=stall.activity.path,
+                    name=stall.activity.name,
+                )
+                self.on_stall(stall)
+            else:
+                keep.append((deadline, stall, live))
+        self._waiting = keep
+
+
+def build_stall(
+    start: float, end: float, wall_start: float, samples: list[Sample]
+) -> tuple[Stall, LiveActivity | None]:
+    """Assemble a :class:`Stall` from its samples: the most-sampled activity and culprit win.
+
+    Also returns the live activity of the winner, so a stall that happened before routing can
+    wait for its route template.
+    """
+    if not samples:
+        unknown = Activity("unknown")
+        return Stall(start=start, end=end, wall_start=wall_start, activity=unknown), None
+    by_activity = Counter(s.activity for s in samples)
+    activity = by_activity.most_common(1)[0][0]
+    own = [s for s in samples if s.activity == activity]
+    culprits = Counter(s.culprit for s in own if s.culprit is not None)
+    culprit = culprits.most_common(1)[0][0] if culprits else None
+    stall = Stall(
+        start=start,
+        end=end,
+        wall_start=wall_start,
+        activity=activity,
+        culprit=culprit,
+        stacks=dict(Counter(s.stack for s in samples)),
+        samples=len(samples),
+    )
+    return stall, next((s.live for s in own if s.live is not None), None)

@@ -1,0 +1,78 @@
+"""Shared helpers of the runtime tests: inline app modules, service requirements, polling."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import textwrap
+import time
+import urllib.request
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TOKEN = "test-token"
+
+
+def write_module(directory: Path, name: str, source: str) -> str:
+    """Write ``source`` as ``<directory>/<name>.py``; return its path."""
+    path = directory / f"{name}.py"
+    path.write_text(textwrap.dedent(source))
+    return str(path)
+
+
+def line_of(path: str, marker: str) -> int:
+    """1-based line number of the only line of ``path`` containing ``marker``."""
+    hits = [i for i, line in enumerate(Path(path).read_text().splitlines(), 1) if marker in line]
+    assert len(hits) == 1, (marker, hits)
+    return hits[0]
+
+
+def require(service: str, available: bool, why: str) -> None:
+    """Skip when ``service`` is missing, but fail when it is listed in ``LOOPSIGHT_REQUIRE``."""
+    if available:
+        return
+    required = {s.strip() for s in os.environ.get("LOOPSIGHT_REQUIRE", "").split(",")}
+    if service in required:
+        pytest.fail(f"{service} is required (LOOPSIGHT_REQUIRE) but unavailable: {why}")
+    pytest.skip(f"{service} unavailable: {why}")
+
+
+def chromium_path() -> str | None:
+    """The headless browser binary, if installed."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def get_json(url: str, token: str = TOKEN) -> Any:
+    """GET ``url`` with the bearer token and decode JSON."""
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def wait_for_stalls(base: str, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+    """Poll the stalls endpoint until ``stall_count`` reaches ``count``; newest first."""
+    deadline = time.monotonic() + timeout
+    doc = get_json(f"{base}/_loopsight/stalls")
+    while doc["stall_count"] < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+        doc = get_json(f"{base}/_loopsight/stalls")
+    stalls: list[dict[str, Any]] = doc["stalls"]
+    return stalls
+
+
+def starlette_test_client() -> Any:
+    """Starlette's TestClient; importing it under plain httpx warns once (not our concern)."""
+    with warnings.catch_warnings():
+        from starlette.exceptions import StarletteDeprecationWarning
+
+        warnings.simplefilter("ignore", StarletteDeprecationWarning)
+        from starlette.testclient import TestClient
+    return TestClient

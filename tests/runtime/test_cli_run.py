@@ -1,0 +1,111 @@
+"""``loopsight run module:app``: serves, prints each stall as it happens, summarises at exit."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from loopsight.server import free_port
+
+from ._helpers import line_of, write_module
+
+APP = """
+import time
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/slow/{n}")
+async def slow(n: int):
+    time.sleep(0.1)  # RUN-STALL
+    return {"n": n}
+
+
+@app.get("/fast")
+async def fast():
+    return {}
+"""
+
+
+def _loopsight(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "loopsight", "run", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.05)
+    raise AssertionError("loopsight run did not start")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_run_prints_stalls_and_a_summary(tmp_path: Path, workers: int) -> None:
+    path = write_module(tmp_path, "served_app", APP)
+    port = free_port()
+    extra = ["--workers", str(workers)] if workers > 1 else []
+    proc = _loopsight(
+        "served_app:app", "--threshold-ms", "40", "--port", str(port), "--no-access-log",
+        "--log-level", "warning", *extra, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_ready(f"{base}/fast", proc)
+        for n in range(3):
+            with urllib.request.urlopen(f"{base}/slow/{n}", timeout=10) as response:
+                assert response.headers["x-process-time"]
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    line = line_of(path, "RUN-STALL")
+    printed = [x for x in err.splitlines() if "loop stalled" in x and "/slow/{n}" in x]
+    assert len(printed) == 3, err
+    assert all(f"served_app.py:{line} in slow: time.sleep(0.1)" in x for x in printed)
+    table = [x for x in out.splitlines() if "/slow/{n}" in x]
+    assert len(table) == 1, out
+    cells = [c.strip() for c in table[0].split("│") if c.strip()]
+    assert cells[:3] == ["/slow/{n}", "GET", "3"]
+    assert cells[3] == "0"  # 5xx
+    assert cells[6] == "3"  # stalls
+    assert cells[8] == f"served_app.py:{line}"
+
+
+def test_run_rejects_bad_targets_in_one_line(tmp_path: Path) -> None:
+    write_module(tmp_path, "served_app", APP)
+    for args, message in [
+        (["nocolon"], "target must look like module:app"),
+        (["missing_module:app"], "cannot import 'missing_module'"),
+        (["served_app:nope"], "has no attribute 'nope'"),
+        (["served_app:app", "--endpoints", "metrics"], "--endpoints needs --token"),
+    ]:
+        proc = _loopsight(*args, cwd=tmp_path)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 2, (args, err)
+        assert err.startswith("loopsight: error: ")
+        assert message in err
+        assert len(err.strip().splitlines()) == 1

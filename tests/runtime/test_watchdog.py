@@ -1,0 +1,254 @@
+"""The watchdog with an injected clock and a fake loop, then on real asyncio and uvloop loops."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loopsight.runtime.records import Activity, Culprit, Stall
+from loopsight.runtime.registry import LiveActivity, Registry
+from loopsight.runtime.stats import LAG_BUCKETS
+from loopsight.runtime.watchdog import LoopWatch, Sample, Watchdog, build_stall
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeLoop:
+    def __init__(self) -> None:
+        self.timers: list[tuple[float, Any]] = []
+
+    def call_later(self, delay: float, callback: Any) -> Any:
+        self.timers.append((delay, callback))
+        return None
+
+    def is_running(self) -> bool:
+        return True
+
+    def is_closed(self) -> bool:
+        return False
+
+
+class ScriptedWatchdog(Watchdog):
+    """Samples come from a script; once it is used up the loop resumes (beats) mid-sample."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.script: list[tuple[float, Activity, Culprit | None]] = []
+        self.resume_at = 0.0
+
+    def sample(self, watch: LoopWatch) -> Sample:
+        clock = self.clock
+        assert isinstance(clock, FakeClock)
+        if not self.script:
+            clock.now = self.resume_at
+            watch.beat()  # this sample raced the resumption: the watchdog must drop it
+            return Sample(clock.now, Activity("task", name="after"), "late", None)
+        at, activity, culprit = self.script.pop(0)
+        clock.now = at
+        return Sample(at, activity, f"stack of {activity.kind}", culprit)
+
+
+def _setup(threshold: float = 0.1) -> tuple[ScriptedWatchdog, LoopWatch, FakeClock, list[Stall]]:
+    clock = FakeClock()
+    published: list[Stall] = []
+    wd = ScriptedWatchdog(Registry(), published.append, threshold=threshold, clock=clock)
+    wd.sample_interval = 0.0
+    watch = LoopWatch(wd, FakeLoop(), -1)  # type: ignore[arg-type]  # a thread not ours
+    wd.watches[1] = watch
+    wd.running = True
+    watch.start()
+    return wd, watch, clock, published
+
+
+def test_beats_measure_lag_and_only_stalls_are_recorded() -> None:
+    wd, watch, clock, _ = _setup()
+    clock.now += 0.010  # on time
+    watch.beat()
+    clock.now += 0.010 + 0.030  # 30 ms late: lag, not a stall
+    watch.beat()
+    assert not watch.finished
+    assert wd.lag_counts[LAG_BUCKETS.index(0.05)] == 1
+    clock.now += 0.010 + 0.250  # 250 ms late: a stall
+    watch.beat()
+    assert list(watch.finished) == [(pytest.approx(100.06), pytest.approx(100.31))]
+    assert wd.lag_sum == pytest.approx(0.28)
+    assert watch.stalled_total == pytest.approx(0.25)
+
+
+def test_stalled_until_counts_a_stall_in_progress() -> None:
+    _, watch, clock, _ = _setup()
+    clock.now += 0.010
+    watch.beat()
+    due = watch.next_due
+    assert watch.stalled_until(due + 0.05) == 0.0  # under the threshold: not yet a stall
+    assert watch.stalled_until(due + 0.15) == pytest.approx(0.15)
+
+
+def test_poll_samples_until_the_loop_resumes_and_attributes_the_stall() -> None:
+    wd, watch, clock, published = _setup()
+    due = watch.next_due
+    req = Activity("request", method="GET", route="/slow", path="/slow")
+    other = Activity("task", name="ticker")
+    line = Culprit("app.py", 7, "slow", "time.sleep(0.3)", "time.sleep")
+    wd.script = [
+        (due + 0.06, req, line),
+        (due + 0.12, req, line),
+        (due + 0.18, other, None),
+        (due + 0.24, req, line),
+    ]
+    wd.resume_at = due + 0.30
+    clock.now = due + 0.06  # overdue by half the threshold: the monitor starts sampling
+    wd.poll()
+    assert len(published) == 1
+    stall = published[0]
+    assert stall.activity == req
+    assert stall.culprit == line
+    assert stall.samples == 4
+    assert stall.duration == pytest.approx(0.30)
+    assert stall.stacks == {"stack of request": 3, "stack of task": 1}
+    assert stall.seq == 1
+
+
+def test_a_stall_the_monitor_did_not_sample_is_still_recorded() -> None:
+    wd, watch, clock, published = _setup()
+    clock.now = watch.next_due + 0.2
+    watch.beat()  # the loop resumed before the monitor looked
+    wd.poll()
+    assert [s.activity.kind for s in published] == ["unknown"]
+    assert published[0].culprit is None
+    assert published[0].duration == pytest.approx(0.2)
+
+
+def test_a_stall_spent_waiting_for_a_cpu_is_marked_starved() -> None:
+    wd, watch, clock, published = _setup()
+    waits = [1.0, 1.18]  # seconds of run-queue wait, as schedstat reports; then it stays
+
+    def run_queue_wait() -> float:
+        return waits.pop(0) if len(waits) > 1 else waits[0]
+
+    watch.run_queue_wait = run_queue_wait  # type: ignore[method-assign]
+    wd.poll()  # healthy: takes the baseline (1.0)
+    clock.now = watch.next_due + 0.2
+    watch.beat()
+    wd.poll()  # 180 ms of the 200 ms stall were spent runnable without a CPU
+    assert published[0].waited == pytest.approx(0.18)
+    assert published[0].starved
+    assert "starved: waited 180 ms for a CPU" in published[0].describe()
+    clock.now = watch.next_due + 0.2
+    watch.beat()
+    wd.poll()  # this one waited 0 ms for a CPU: the loop was blocked
+    assert not published[1].starved
+    assert published[1].waited == pytest.approx(0.0)
+
+
+def test_a_stall_before_routing_waits_for_the_route_template() -> None:
+    wd, watch, clock, published = _setup()
+    scope: dict[str, Any] = {"type": "http", "method": "GET", "path": "/items/3"}
+    live = LiveActivity("request", scope, clock.now)
+    snap = live.snapshot()
+    due = watch.next_due
+    wd.script = [(due + 0.06, snap, None)]
+    wd.resume_at = due + 0.15
+    clock.now = due + 0.06
+    original = wd.sample
+
+    def sample(w: LoopWatch) -> Sample:
+        s = original(w)
+        return Sample(s.at, s.activity, s.stack, s.culprit, live)
+
+    wd.sample = sample  # type: ignore[method-assign]
+    wd.poll()
+    assert published == []  # the middleware stalled before the router ran
+
+    class Route:
+        path = "/items/{item_id:int}"
+        path_format = "/items/{item_id}"
+
+    scope["route"] = Route()
+    wd.poll()
+    assert [s.activity.route for s in published] == ["/items/{item_id}"]
+    assert published[0].activity.path == "/items/3"
+
+
+def test_build_stall_prefers_the_most_sampled_activity() -> None:
+    a = Activity("request", method="GET", route="/a")
+    b = Activity("background", name="job")
+    ca = Culprit("a.py", 1, "f")
+    cb = Culprit("b.py", 2, "g")
+    samples = [Sample(0.1, b, "x", cb), Sample(0.2, a, "y", ca), Sample(0.3, b, "x", cb)]
+    stall, live = build_stall(0.0, 0.4, 10.0, samples)
+    assert (stall.activity, stall.culprit, stall.samples, live) == (b, cb, 3, None)
+
+
+def _blocking_helper(seconds: float) -> None:
+    time.sleep(seconds)  # BLOCK-HERE
+
+
+@pytest.mark.parametrize("use_uvloop", [False, True], ids=["asyncio", "uvloop"])
+def test_real_loop_stall_is_caught_with_its_task_and_line(use_uvloop: bool) -> None:
+    from loopsight.runtime import Runtime
+
+    rt = Runtime(threshold=0.03)
+    seen: list[Stall] = []
+    rt.add_listener(seen.append)
+
+    async def blocker() -> None:
+        await asyncio.sleep(0.05)
+        _blocking_helper(0.12)
+        await asyncio.sleep(0.05)
+
+    async def main() -> None:
+        rt.attach(asyncio.get_running_loop())
+        await asyncio.create_task(blocker(), name="blocker-task")
+        await asyncio.sleep(0.1)
+
+    try:
+        if use_uvloop:
+            import uvloop
+
+            uvloop.run(main())
+        else:
+            asyncio.run(main())
+    finally:
+        rt.close()
+    assert len(seen) == 1, [s.describe() for s in seen]
+    stall = seen[0]
+    assert stall.activity.kind == "task"
+    assert "blocker" in stall.activity.name
+    assert stall.culprit is not None
+    assert stall.culprit.function == "_blocking_helper"
+    assert stall.culprit.call == "time.sleep(seconds)"
+    assert stall.culprit.callee == "time.sleep"
+    assert stall.culprit.file.endswith("test_watchdog.py")
+    source = Path(__file__).read_text().splitlines()
+    assert "BLOCK-HERE" in source[stall.culprit.line - 1]
+    assert stall.duration >= 0.09
+    assert stall.duration - stall.waited <= 0.2
+    assert any("blocker" in stack for stack in stall.stacks)
+
+
+def test_closing_from_the_loop_thread_during_a_stall_returns() -> None:
+    from loopsight.runtime import Runtime
+
+    rt = Runtime(threshold=0.02)
+
+    async def main() -> None:
+        rt.attach(asyncio.get_running_loop())
+        await asyncio.sleep(0.02)
+        time.sleep(0.05)  # the heartbeat is overdue while we close from the loop thread
+        rt.close()
+
+    started = time.monotonic()
+    asyncio.run(main())
+    assert time.monotonic() - started < 2.0
+    assert not rt.watchdog.running
