@@ -252,3 +252,25 @@ def test_closing_from_the_loop_thread_during_a_stall_returns() -> None:
     asyncio.run(main())
     assert time.monotonic() - started < 2.0
     assert not rt.watchdog.running
+
+
+def test_a_stall_read_right_after_it_ends_is_published_first() -> None:
+    from loopsight.runtime import Runtime
+
+    rt = Runtime(threshold=0.03)
+    counts: list[int] = []
+
+    async def main() -> None:
+        rt.attach(asyncio.get_running_loop())
+        await asyncio.sleep(0.05)
+        for _ in range(5):
+            time.sleep(0.08)
+            await asyncio.sleep(0)  # the beat closes the stall; the monitor may not have woken
+            await rt.published()
+            counts.append(len(rt.stalls))
+
+    try:
+        asyncio.run(main())
+    finally:
+        rt.close()
+    assert counts == [1, 2, 3, 4, 5]

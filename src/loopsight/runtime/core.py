@@ -238,6 +238,19 @@ class Runtime:
         """Loop-lag bucket counts (``le`` buckets of ``LAG_BUCKETS`` plus +Inf) and their sum."""
         return list(self.watchdog.lag_counts), self.watchdog.lag_sum
 
+    async def published(self, timeout: float = 0.25) -> None:
+        """Wait (at most ``timeout`` s) until every stall that has ended is published.
+
+        Readers of the stall list call this first, so a stall that ended just before the read
+        (the monitor thread publishes it at its next wake-up) is in the answer.
+        """
+        deadline = time.monotonic() + timeout  # real time, whatever clock the watchdog reads
+        # Polled, not an Event: the monitor thread publishes without touching the loop.
+        while self.watchdog.running and self.watchdog.pending():
+            if time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(self.watchdog.sample_interval)
+
     def close(self) -> None:
         """Stop the watchdog thread and restore patched classes."""
         self.watchdog.close()

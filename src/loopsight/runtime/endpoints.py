@@ -76,6 +76,7 @@ class Endpoints:
         elif not self.authorized(scope):
             await _respond(send, 401, b"loopsight: token required\n", "text/plain")
         else:
+            await self.runtime.published()
             body, content_type = self._render(name)
             await _respond(send, 200, body, content_type, head=scope.get("method") == "HEAD")
         return True

@@ -202,6 +202,21 @@ class Watchdog:
         with self._lock:
             self.watches.clear()
 
+    def pending(self) -> bool:
+        """True while a stall is not yet published: one that ended (or, seen from the loop it
+        held, whose closing beat has not run yet). Any thread may ask.
+
+        A beat closes a stall when the loop resumes and the monitor thread publishes it at its
+        next wake-up (a stall before routing once its route is known), so a reader that asks
+        right after the stall may briefly find it missing.
+        """
+        if self._waiting:
+            return True
+        now = self.clock()
+        return any(
+            w.finished or now - w.next_due >= self.threshold for w in list(self.watches.values())
+        )
+
     # -- monitor side ----------------------------------------------------------------------
     def _run(self) -> None:
         while not self._stop.wait(self.poll_interval):

@@ -19,13 +19,13 @@ from fastapi.concurrency import run_in_threadpool
 
 from loopsight.lab._scale import scaled
 
-__all__ = ["BURST", "KINDS", "BoundedRunner", "lifespan", "router"]
+__all__ = ["BURST", "KINDS", "RUNNER_WORKERS", "BoundedRunner", "lifespan", "router"]
 
 KINDS = ("async-blocking", "async-ok", "sync-task", "burst", "burst-bounded")
 """The kinds of background task that ``GET /bg/stats`` counts, one per route."""
 
 BURST = 20  # tasks per burst request
-_RUNNER_WORKERS = 4  # chunks of a bounded burst that may run at once
+RUNNER_WORKERS = 4  # chunks of a bounded burst that may run at once
 _RUNNER_QUEUE = 10_000  # chunks waiting beyond this are refused with 503
 
 router = APIRouter(prefix="/bg", tags=["background"])
@@ -52,7 +52,7 @@ class BoundedRunner:
     the thread pool: a burst waits in the queue instead of taking the loop or every thread.
     """
 
-    def __init__(self, workers: int = _RUNNER_WORKERS, maxsize: int = _RUNNER_QUEUE) -> None:
+    def __init__(self, workers: int = RUNNER_WORKERS, maxsize: int = _RUNNER_QUEUE) -> None:
         self.workers = workers
         self.queue: asyncio.Queue[Callable[[], object]] = asyncio.Queue(maxsize)
         self._tasks: list[asyncio.Task[None]] = []
