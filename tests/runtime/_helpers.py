@@ -1,9 +1,8 @@
-"""Shared helpers of the runtime tests: inline app modules, service requirements, polling."""
+"""Shared helpers of the runtime tests: inline app modules, a browser, polling."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import textwrap
 import time
@@ -11,8 +10,6 @@ import urllib.request
 import warnings
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 TOKEN = "test-token"
 
@@ -29,16 +26,6 @@ def line_of(path: str, marker: str) -> int:
     hits = [i for i, line in enumerate(Path(path).read_text().splitlines(), 1) if marker in line]
     assert len(hits) == 1, (marker, hits)
     return hits[0]
-
-
-def require(service: str, available: bool, why: str) -> None:
-    """Skip when ``service`` is missing, but fail when it is listed in ``LOOPSIGHT_REQUIRE``."""
-    if available:
-        return
-    required = {s.strip() for s in os.environ.get("LOOPSIGHT_REQUIRE", "").split(",")}
-    if service in required:
-        pytest.fail(f"{service} is required (LOOPSIGHT_REQUIRE) but unavailable: {why}")
-    pytest.skip(f"{service} unavailable: {why}")
 
 
 def chromium_path() -> str | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from _services import require
 from loopsight.runtime import Runtime
 from loopsight.runtime.exporters.chrome_trace import chrome_trace
 from loopsight.runtime.exporters.dashboard import render_dashboard
@@ -17,7 +18,7 @@ from loopsight.runtime.records import Activity, Culprit, Stall
 from loopsight.runtime.threadpool import PoolSample
 from loopsight.server import UvicornServer
 
-from ._helpers import TOKEN, chromium_path, line_of, require, wait_for_stalls, write_module
+from ._helpers import TOKEN, chromium_path, line_of, wait_for_stalls, write_module
 
 APP = """
 import time

@@ -95,10 +95,7 @@ async def test_stall_in_async_route_is_attributed_in_process(runtime: Runtime) -
     app = make_app(runtime)
     async with client(app) as c:
         await c.get("/slow")
-    for _ in range(100):
-        if runtime.stalls:
-            break
-        await asyncio.sleep(0.01)
+    await runtime.published()
     [stall] = list(runtime.stalls)
     assert stall.activity.route == "/slow"
     assert stall.culprit is not None
@@ -207,10 +204,7 @@ async def test_json_document_lists_the_stall(runtime: Runtime) -> None:
     app = make_app(runtime)
     async with client(app) as c:
         await c.get("/slow")
-    for _ in range(100):
-        if runtime.stalls:
-            break
-        await asyncio.sleep(0.01)
+    await runtime.published()
     doc = stalls_document(runtime)
     assert doc["stall_count"] == 1
     assert doc["groups"][0]["route"] == "/slow"

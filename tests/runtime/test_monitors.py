@@ -12,13 +12,12 @@ import httpx
 import pytest
 from fastapi import BackgroundTasks, FastAPI
 
+from _services import require
 from loopsight.runtime import Runtime, instrument
 from loopsight.runtime.processors import group_stalls, quantile, route_summary
 from loopsight.runtime.records import Activity, Culprit, Stall
 from loopsight.runtime.stats import OTHER, CounterSet, HistogramSet
 from loopsight.runtime.threadpool import PoolSample, ThreadPoolMonitor
-
-from ._helpers import require
 
 
 def test_pool_saturation_episode_is_counted_and_reported() -> None:

@@ -12,6 +12,8 @@ import json
 from collections.abc import Iterable
 from urllib.parse import parse_qs
 
+import anyio.to_thread
+
 from loopsight.errors import LoopsightError
 from loopsight.runtime._types import Receive, Scope, Send
 from loopsight.runtime.core import Runtime
@@ -77,7 +79,8 @@ class Endpoints:
             await _respond(send, 401, b"loopsight: token required\n", "text/plain")
         else:
             await self.runtime.published()
-            body, content_type = self._render(name)
+            # Off the loop: the metrics exporter takes a lock and reads its multiprocess files.
+            body, content_type = await anyio.to_thread.run_sync(self._render, name)
             await _respond(send, 200, body, content_type, head=scope.get("method") == "HEAD")
         return True
 

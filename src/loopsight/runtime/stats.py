@@ -32,6 +32,20 @@ def _fold(key: tuple[Any, ...]) -> tuple[Any, ...]:
     return (OTHER, *key[1:])
 
 
+def _new_row(
+    series: dict[Any, list[float]], key: tuple[Any, ...], max_series: int, width: int
+) -> list[float]:
+    """The row for a key not yet in ``series``: a new one, or the folded ``<other>`` row once
+    ``series`` holds ``max_series`` keys."""
+    if len(series) >= max_series:
+        key = _fold(key)
+        row = series.get(key)
+        if row is not None:
+            return row
+    row = series[key] = [0.0] * width
+    return row
+
+
 class HistogramSet:
     """Histograms keyed by label tuples: ``series[key] = [bucket counts..., +Inf count, sum]``.
 
@@ -48,11 +62,7 @@ class HistogramSet:
         """Count ``value`` in the ``le`` bucket of ``key`` (the first bound >= value)."""
         row = self.series.get(key)
         if row is None:
-            if len(self.series) >= self.max_series:
-                key = _fold(key)
-                row = self.series.get(key)
-            if row is None:
-                row = self.series[key] = [0.0] * (len(self.bounds) + 2)
+            row = _new_row(self.series, key, self.max_series, len(self.bounds) + 2)
         row[bisect_left(self.bounds, value)] += 1
         row[-1] += value
 
@@ -72,11 +82,7 @@ class CounterSet:
         """Increment the count of ``key`` by one and its total by ``amount``."""
         row = self.series.get(key)
         if row is None:
-            if len(self.series) >= self.max_series:
-                key = _fold(key)
-                row = self.series.get(key)
-            if row is None:
-                row = self.series[key] = [0.0, 0.0]
+            row = _new_row(self.series, key, self.max_series, 2)
         row[0] += 1
         row[1] += amount
 

@@ -20,22 +20,13 @@ import psycopg
 import pytest
 from sqlalchemy import make_url
 
+from _services import require
 from loopsight.lab import _scale
 from loopsight.server import UvicornServer
 
 IN_PROCESS_SCALE = 0.02
 LAB_APP = "loopsight.lab.app:app"
 UPSTREAM_APP = "loopsight.lab.upstream:app"
-
-
-def require(service: str, available: bool, why: str) -> None:
-    """Skip when ``service`` is missing, but fail when ``LOOPSIGHT_REQUIRE`` lists it."""
-    if available:
-        return
-    required = {s.strip() for s in os.environ.get("LOOPSIGHT_REQUIRE", "").split(",")}
-    if service in required:
-        pytest.fail(f"{service} is required (LOOPSIGHT_REQUIRE) but unavailable: {why}")
-    pytest.skip(f"{service} unavailable: {why}")
 
 
 @pytest.fixture(scope="session")
