@@ -61,7 +61,10 @@ SECTIONS: dict[str, Section] = {
         "`AsyncSession` on aiosqlite / asyncpg, or a `def` route with a sync `Session`, leaves "
         "it free. With SQLite the query is CPU work in C outside the GIL, so the cores bound "
         "the fixed routes; with PostgreSQL (`--db postgresql://...`, `pg_sleep`) the "
-        "connection pool does.",
+        "connection pool does. The fixed SQLite routes measure above the model, which shares "
+        "the cores perfectly: aiosqlite runs a thread per connection, and a hundred queries at "
+        "once leave the loop's thread waiting for a core. The watchdog reports that as stalls "
+        "at the `await` (marked starved): the route's code does not block, the machine is full.",
         "```python\nasync def get_user(db: AsyncSession, user_id: int):\n"
         "    result = await db.execute(text('SELECT * FROM users WHERE id = :id'), "
         "{'id': user_id})\n    return result.first()\n```",
@@ -71,7 +74,11 @@ SECTIONS: dict[str, Section] = {
         "Seed 002: 'unexpected blocking behavior when interacting with external services'.",
         "`requests.get` inside `async def` holds the loop while the upstream thinks (1 s here, "
         "served by a second local server). A shared `httpx.AsyncClient` created in lifespan "
-        "waits without holding anything; a `def` route with `requests` waits in the thread pool.",
+        "waits without holding anything; a `def` route with `requests` waits in the thread pool. "
+        "The model counts the loop's own cost per request (measured on `/async`), not the HTTP "
+        "client's or the upstream server's, which share the same cores: at c=100 the async "
+        "client measures far above the model, at `-c 10` close to it. httpx's pool is "
+        "known to cost CPU under high concurrency (encode/httpx#3215).",
         "```python\n@asynccontextmanager\nasync def lifespan(app):\n"
         "    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=100)) as client:\n"
         "        app.state.http = client\n        yield\n```",
