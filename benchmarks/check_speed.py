@@ -64,7 +64,8 @@ def _wall(command: list[str], repeat: int) -> tuple[float, float, float, str]:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         out = done.stdout
-        if done.returncode not in (0, 1):
+        # 1 means findings; with nothing on stdout it means the tool did not run at all.
+        if done.returncode not in (0, 1) or (done.returncode == 1 and not done.stdout):
             sys.exit(f"{command[:4]} failed ({done.returncode}): {done.stderr[-500:]}")
     return min(times), statistics.median(times), statistics.median(cpus), out
 
@@ -144,7 +145,7 @@ def _detection() -> None:
     }
     commands = {
         "ruff ASYNC": [
-            shutil.which("ruff") or "ruff",
+            _ruff() or "ruff",
             "check",
             "--isolated",
             "--select=ASYNC",
@@ -157,6 +158,8 @@ def _detection() -> None:
         done = subprocess.run(
             [*command, *map(str, files)], capture_output=True, text=True, check=False
         )
+        if done.returncode not in (0, 1) or not done.stdout:
+            sys.exit(f"{name} did not run ({done.returncode}): {done.stderr[-500:]}")
         found[name] = {
             (Path(m.group(1)).name, int(m.group(2)))
             for m in map(_REPORTED.match, done.stdout.splitlines())
@@ -168,6 +171,12 @@ def _detection() -> None:
         hits = len(expected & lines)
         seen = "yes" if case2 <= lines else "no"
         print(f"  {name:<14} finds {hits:>3} of {len(expected)}; seed case 2 via helper: {seen}")
+
+
+def _ruff() -> str | None:
+    """ruff beside this interpreter (an unactivated venv), else on PATH."""
+    beside = Path(sys.executable).with_name("ruff")
+    return str(beside) if beside.exists() else shutil.which("ruff")
 
 
 def main() -> None:
@@ -200,7 +209,7 @@ def main() -> None:
         rows.append(
             ("flake8-async (flake8 --select ASYNC, -j auto)", *_wall([*flake8, *strings], 1)[:3])
         )
-    ruff = shutil.which("ruff")
+    ruff = _ruff()
     if ruff:
         command = [ruff, "check", "--select=ASYNC", "--no-cache", "--isolated", "--quiet"]
         rows.append(
