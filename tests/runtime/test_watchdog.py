@@ -274,3 +274,37 @@ def test_a_stall_read_right_after_it_ends_is_published_first() -> None:
     finally:
         rt.close()
     assert counts == [1, 2, 3, 4, 5]
+
+
+def test_a_stall_spent_in_a_full_garbage_collection_says_so() -> None:
+    import gc
+
+    from loopsight.runtime import Runtime
+
+    rt = Runtime(threshold=0.03)
+    seen: list[Stall] = []
+    rt.add_listener(seen.append)
+    heap = [[] for _ in range(3_000_000)]  # ~70 ms for a full collection to walk
+
+    async def main() -> None:
+        rt.attach(asyncio.get_running_loop())
+        await asyncio.sleep(0.05)
+        gc.collect()
+        await asyncio.sleep(0.2)  # the monitor publishes the first stall before the second
+        time.sleep(0.05)  # shorter than the collection, should the two be published together
+        await asyncio.sleep(0.05)
+        await rt.published()
+
+    gc.disable()  # no automatic collection but ours
+    try:
+        asyncio.run(main())
+    finally:
+        gc.enable()
+        rt.close()
+        del heap
+    assert len(seen) == 2, [s.describe() for s in seen]
+    collected, slept = seen
+    assert collected.gc_collections == 1
+    assert "full garbage collection" in collected.describe()
+    assert slept.gc_collections == 0
+    assert Stall.from_json(collected.to_json()) == collected

@@ -72,6 +72,8 @@ class Stall:
     collapsed stacks (``outer;...;inner`` frames, each ``function (file:line)``) to sample counts.
     ``waited`` is how long the loop thread sat runnable but without a CPU during the stall
     (Linux schedstat): when it is most of the stall, the process was starved, not blocked.
+    ``gc_collections`` counts full (oldest-generation) garbage collections that ran during the
+    stall or at most a quarter threshold before it: a pause no stack sample can show.
     """
 
     start: float
@@ -84,6 +86,7 @@ class Stall:
     pid: int = 0
     seq: int = 0
     waited: float = 0.0
+    gc_collections: int = 0
 
     @property
     def duration(self) -> float:
@@ -117,6 +120,7 @@ class Stall:
             pid=int(data.get("pid", 0)),
             seq=int(data.get("seq", 0)),
             waited=float(data.get("waited", 0.0)),
+            gc_collections=int(data.get("gc_collections", 0)),
         )
 
     def describe(self) -> str:
@@ -131,4 +135,6 @@ class Stall:
         line = f"loop stalled {self.duration * 1000:.0f} ms in {where} {at}"
         if self.starved:
             line += f" (starved: waited {self.waited * 1000:.0f} ms for a CPU)"
+        if self.gc_collections:
+            line += " (a full garbage collection ran meanwhile)"
         return line

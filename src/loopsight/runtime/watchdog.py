@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import threading
 import time
@@ -43,6 +44,11 @@ class Sample:
     live: LiveActivity | None = None
 
 
+def _full_collections() -> int:
+    """How many collections of the oldest generation the interpreter has run (any thread)."""
+    return int(gc.get_stats()[-1]["collections"])
+
+
 class LoopWatch:
     """The heartbeat of one event loop; all mutation happens on that loop's thread."""
 
@@ -63,6 +69,8 @@ class LoopWatch:
         self.native_id = threading.get_native_id()
         self._sched_fd: int | None = None
         self.baseline_wait: float | None = None
+        # Full collections so far, read by the monitor thread while the loop is healthy.
+        self.baseline_gc = _full_collections()
 
     def run_queue_wait(self) -> float | None:
         """Seconds the loop thread has spent runnable but waiting for a CPU (Linux only)."""
@@ -246,8 +254,9 @@ class Watchdog:
                 self._publish_finished(watch, self._sample_until_resumed(watch))
             else:
                 self._publish_finished(watch, [])
-                # The baseline is taken while the loop is healthy, i.e. before any stall.
+                # The baselines are taken while the loop is healthy, i.e. before any stall.
                 watch.baseline_wait = watch.run_queue_wait()
+                watch.baseline_gc = _full_collections()
         self._release_waiting(now)
         if self.on_tick is not None and now >= self._next_tick:
             self._next_tick = now + self.tick_interval
@@ -281,14 +290,24 @@ class Watchdog:
         before, after = watch.baseline_wait, watch.run_queue_wait()
         if before is not None and after is not None:
             waited = max(0.0, after - before)
+        collections = _full_collections()
+        built = []
         while watch.finished:
             start, end = watch.finished.popleft()
             mine = [s for s in samples if start <= s.at <= end + self.sample_interval]
             stall, live = build_stall(start, end, self.wall(start), mine)
             stall.waited = min(waited, stall.duration)
             waited -= stall.waited
+            built.append((stall, live))
+        # A full collection holds the GIL throughout, so no sample shows it: count the ones
+        # since the last healthy poll (a quarter threshold before the stall at most) and
+        # charge them to the longest stall.
+        longest = max(built, key=lambda pair: pair[0].duration)[0]
+        longest.gc_collections = max(0, collections - watch.baseline_gc)
+        for stall, live in built:
             self._emit(stall, live)
         watch.baseline_wait = after
+        watch.baseline_gc = collections
 
     def _emit(self, stall: Stall, live: LiveActivity | None) -> None:
         self.seq += 1
