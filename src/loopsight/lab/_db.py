@@ -22,7 +22,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +48,6 @@ __all__ = [
     "Database",
     "Item",
     "get_async_session",
-    "get_session",
     "lifespan",
 ]
 
@@ -199,11 +198,4 @@ async def get_async_session(request: Request) -> AsyncIterator[AsyncSession]:
     """An ``AsyncSession`` for one request, closed after the response (dependency)."""
     database: Database = request.app.state.db
     async with database.async_sessions() as session:
-        yield session
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    """A sync ``Session`` for one request (dependency; FastAPI runs it in the thread pool)."""
-    database: Database = request.app.state.db
-    with database.sessions() as session:
         yield session

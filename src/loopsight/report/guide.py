@@ -64,7 +64,12 @@ SECTIONS: dict[str, Section] = {
         "connection pool does. The fixed SQLite routes measure above the model, which shares "
         "the cores perfectly: aiosqlite runs a thread per connection, and a hundred queries at "
         "once leave the loop's thread waiting for a core. The watchdog reports that as stalls "
-        "at the `await` (marked starved): the route's code does not block, the machine is full.",
+        "at the `await` (marked starved): the route's code does not block, the machine is full. "
+        "On PostgreSQL a query waits in `pg_sleep`, but SQLAlchemy and the driver spend CPU on "
+        "each query that `--scale` does not shrink, so at the default scale the fixed routes "
+        "measure well above the model, and the `def` route comes close to it at `--scale 0.3`. "
+        "That route opens its `Session` itself: one from a yield dependency deadlocked the lab "
+        "at c=100 on PostgreSQL until the pool timed out (fastapi/fastapi#3205).",
         "```python\nasync def get_user(db: AsyncSession, user_id: int):\n"
         "    result = await db.execute(text('SELECT * FROM users WHERE id = :id'), "
         "{'id': user_id})\n    return result.first()\n```",

@@ -36,3 +36,19 @@ def test_db_group_on_postgresql(pg_url: str) -> None:
     assert session.model is not None
     assert session.model.total_s < 3.0
     assert bad.total_s > 3 * session.total_s
+
+
+def test_sync_route_survives_more_requests_than_threads(pg_url: str) -> None:
+    # c=100 against 40 thread tokens and 40 pooled connections: with its Session from a yield
+    # dependency this route deadlocked until the pool's 30 s timeout (fastapi/fastapi#3205).
+    lab = run_lab(
+        select(["db-async-session", "db-sync-route"]),
+        scale=0.03,
+        open_mode="all",
+        n=300,
+        c=100,
+        database_url=pg_url,
+    )
+    assert lab.aborted is None
+    for run in lab.runs:
+        assert run.load.summary().status == {200: 300}, run.scenario.name

@@ -17,14 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from loopsight.lab._db import (
     SQLITE_SLOW_SQL,
     Database,
     Item,
     get_async_session,
-    get_session,
 )
 
 router = APIRouter(prefix="/db", tags=["db"])
@@ -77,14 +75,16 @@ async def db_async_session(
     return {"count": int(result.scalar_one())}
 
 
-# Good: a def route with a sync Session runs in the thread pool.
+# Good: a def route with a sync Session runs in the thread pool. The Session is opened here,
+# not by a yield dependency: FastAPI closes one of those after the route returns, so at c=100
+# every thread can wait for a connection that only a closing session would give back
+# (fastapi/fastapi#3205; on PostgreSQL the lab deadlocked until the pool's 30 s timeout).
 @router.get("/sync-route")
-def db_sync_route(
-    request: Request, session: Annotated[Session, Depends(get_session)]
-) -> dict[str, int]:
+def db_sync_route(request: Request) -> dict[str, int]:
     database: Database = request.app.state.db
-    result = session.execute(database.slow_query())
-    return {"count": int(result.scalar_one())}
+    with database.sessions() as session:
+        result = session.execute(database.slow_query())
+        return {"count": int(result.scalar_one())}
 
 
 @router.post("/items", status_code=status.HTTP_201_CREATED)
