@@ -28,7 +28,9 @@ _get_running_loop = asyncio.get_running_loop
 _current_task = asyncio.current_task
 _new_object = object.__new__
 # One dict lookup instead of asyncio.current_task()'s Python frame (asyncio and uvloop alike).
-_CURRENT_TASKS: dict[Any, Any] = getattr(asyncio.tasks, "_current_tasks", None) or {}
+# Not ``getattr(...) or {}``: the real dict is empty at import time, and empty is falsy.
+_found = getattr(asyncio.tasks, "_current_tasks", None)
+_CURRENT_TASKS: dict[Any, Any] = _found if isinstance(_found, dict) else {}
 
 
 class LoopsightMiddleware:
