@@ -41,7 +41,7 @@ def test_check_runs_without_typer(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stderr.startswith("All clear in 1 files")
+    assert done.stderr.startswith("All clear in 1 file (")
 
 
 def test_exit_codes(tmp_path: Path) -> None:

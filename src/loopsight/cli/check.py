@@ -100,5 +100,6 @@ def run(argv: list[str]) -> int:
     if output_format in ("full", "concise") and not options.statistics:
         count = len(result.findings)
         summary = f"Found {count} finding{'s' if count != 1 else ''}" if count else "All clear"
-        sys.stderr.write(f"{summary} in {result.files} files ({result.lines:_} lines).\n")
+        files = f"{result.files} file{'s' if result.files != 1 else ''}"
+        sys.stderr.write(f"{summary} in {files} ({result.lines:_} lines).\n")
     return 1 if result.findings else 0
