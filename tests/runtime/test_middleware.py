@@ -244,3 +244,30 @@ async def test_instrumenting_twice_adds_one_middleware(runtime: Runtime) -> None
     async with client(app) as c:
         r = await c.get("/items/1")
     assert len(r.headers.get_list("server-timing")) == 1
+
+
+async def test_routes_of_mounted_apps_are_labelled_with_the_mount_path(runtime: Runtime) -> None:
+    admin = FastAPI()
+
+    @admin.get("/users/{user_id}")
+    async def user(user_id: int) -> dict[str, int]:
+        time.sleep(0.05)  # a stall, to check the stall's label too
+        return {"id": user_id}
+
+    async def files(scope: Any, receive: Any, send: Any) -> None:  # a plain ASGI mount
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"file"})
+
+    app = make_app(runtime)
+    app.mount("/admin", admin)
+    app.mount("/static", files)
+    async with client(app) as c:
+        assert (await c.get("/admin/users/7")).json() == {"id": 7}
+        assert (await c.get("/static/a.css")).content == b"file"
+        assert (await c.get("/items/1")).status_code == 200
+    await runtime.published()
+    keys = set(runtime.request_rows())
+    assert ("/admin/users/{user_id}", "GET", "200") in keys
+    assert ("/static/{path}", "GET", "200") in keys
+    assert ("/items/{item_id}", "GET", "200") in keys
+    assert [stall.activity.route for stall in runtime.stalls] == ["/admin/users/{user_id}"]

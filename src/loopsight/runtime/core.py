@@ -19,7 +19,7 @@ from typing import Any
 from loopsight.runtime._types import Scope
 from loopsight.runtime.background import BackgroundMonitor
 from loopsight.runtime.records import Stall
-from loopsight.runtime.registry import Registry
+from loopsight.runtime.registry import Registry, route_template
 from loopsight.runtime.stats import REQUEST_BUCKETS, CounterSet, HistogramSet
 from loopsight.runtime.threadpool import ThreadPoolMonitor, default_limiter
 from loopsight.runtime.watchdog import Clock, LoopWatch, Watchdog
@@ -54,16 +54,6 @@ class RequestRecord:
     status: int
 
 
-def _route_label(route: object) -> str:
-    if route is None:
-        return "<unmatched>"
-    for attr in ("path_format", "path"):
-        value = getattr(route, attr, None)
-        if isinstance(value, str) and value:
-            return value
-    return "<unmatched>"
-
-
 class Runtime:
     """Shared state of the instrumentation in one process."""
 
@@ -87,8 +77,8 @@ class Runtime:
         self.recent: deque[tuple[float, float, Any, int, int]] = deque(maxlen=trace_requests)
         # Off unless the trace export is wanted: then each request costs one more append.
         self.trace_requests = False
-        # id(route object) -> route object; the ids key the request aggregates.
-        self.routes: dict[int, object] = {}
+        # id(route object) -> (route object, mount path); the ids key the request aggregates.
+        self.routes: dict[int, tuple[object, str]] = {}
         self.background = BackgroundMonitor(self.registry, clock)
         self.pool = ThreadPoolMonitor(history=600)
         self.listeners: list[StallListener] = []
@@ -139,21 +129,23 @@ class Runtime:
         self.loop, self.watch = loop, watch
         return watch
 
-    def remember_route(self, route_id: int, route: object) -> None:
-        """Keep the route object behind an aggregate key (bounded like the label sets)."""
+    def remember_route(self, route_id: int, route: object, scope: Scope) -> None:
+        """Keep the route object behind an aggregate key (bounded like the label sets), with
+        its label: the template behind the path of any mounts ``scope`` went through."""
         if len(self.routes) < self.requests.max_series:
-            self.routes[route_id] = route
+            self.routes[route_id] = (route, route_template(scope) or "<unmatched>")
 
     def _label(self, route_id: object) -> str:
         if isinstance(route_id, str):
             return route_id  # the overflow label "<other>"
-        return _route_label(self.routes.get(route_id) if isinstance(route_id, int) else None)
+        entry = self.routes.get(route_id) if isinstance(route_id, int) else None
+        return entry[1] if entry is not None else "<unmatched>"
 
     def record_request(self, scope: Scope, status: int, start: float, end: float) -> None:
         """Aggregate one finished request (the middleware inlines this; loop thread only)."""
-        route = scope.get("route")
+        route = scope.get("route") or scope.get("endpoint")
         if id(route) not in self.routes:
-            self.remember_route(id(route), route)
+            self.remember_route(id(route), route, scope)
         method = scope.get("method")
         self.requests.observe((id(route), method, status), end - start)
         if self.trace_requests:

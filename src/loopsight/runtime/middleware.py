@@ -157,10 +157,11 @@ class LoopsightMiddleware:
             try:
                 # Aggregated by route identity (routes are not hashable), resolved to the
                 # route template only when exported.
-                route = scope.get("route")
+                # A plain ASGI app mounted under FastAPI has an endpoint but no route.
+                route = scope.get("route") or scope.get("endpoint")
                 route_id = id(route)
                 if route_id not in rt.routes:
-                    rt.remember_route(route_id, route)
+                    rt.remember_route(route_id, route, scope)
                 method = scope.get("method")
                 # HistogramSet.observe, inlined: this is the hottest line loopsight has.
                 requests = rt.requests

@@ -14,7 +14,7 @@ from typing import Any
 from loopsight.runtime._types import Scope
 from loopsight.runtime.records import Activity
 
-__all__ = ["LiveActivity", "Registry", "current_task_of", "route_template"]
+__all__ = ["LiveActivity", "Registry", "current_task_of", "mount_prefix", "route_template"]
 
 # asyncio (C and pure-Python tasks) and uvloop both record the running task of each loop here;
 # reading it from another thread is one dict lookup. Missing on interpreters that moved it.
@@ -29,14 +29,37 @@ def current_task_of(loop: asyncio.AbstractEventLoop) -> asyncio.Task[Any] | None
     return task
 
 
+def mount_prefix(scope: Scope) -> str:
+    """The path of the mounts the request went through to its route (``/admin`` for a route
+    of an app mounted there): what Starlette appended to ``root_path`` since the top-level
+    app, less the path of the route itself when that route is the mount (static files)."""
+    base = scope.get("app_root_path")
+    root = scope.get("root_path", "")
+    if not (isinstance(base, str) and isinstance(root, str) and root.startswith(base)):
+        return ""
+    prefix = root[len(base) :]
+    own = getattr(scope.get("route"), "path", None)
+    if type(scope.get("route")).__name__ == "Mount" and isinstance(own, str) and own:
+        prefix = prefix.removesuffix(own)
+    return prefix
+
+
 def route_template(scope: Scope) -> str:
-    """The matched route's path template (``/items/{item_id}``), or ``""`` before routing."""
+    """The matched route's path template (``/items/{item_id}``, behind any mount's path), or
+    ``""`` before routing.
+
+    A plain ASGI app mounted under FastAPI (static files) gets no ``route`` in the scope, only
+    its ``endpoint``: it is labelled like Starlette's own ``Mount``, ``/static/{path}``.
+    """
     route = scope.get("route")
+    if route is None:
+        prefix = mount_prefix(scope) if scope.get("endpoint") is not None else ""
+        return prefix + "/{path}" if prefix else ""
     # path_format drops converters: "/items/{item_id:int}" is labelled "/items/{item_id}".
     for attr in ("path_format", "path"):
         value = getattr(route, attr, None)
         if isinstance(value, str) and value:
-            return value
+            return mount_prefix(scope) + value
     return ""
 
 
