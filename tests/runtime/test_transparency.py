@@ -1,6 +1,6 @@
 """The same app with and without instrumentation answers byte for byte the same (apart from
 Date and the two timing headers): streaming, large bodies, errors, client disconnects,
-lifespan; websockets through Starlette's TestClient (no websocket library for uvicorn here)."""
+lifespan; websockets on the real server and through Starlette's TestClient."""
 
 from __future__ import annotations
 
@@ -206,6 +206,44 @@ def test_lifespan_shutdown_runs_the_same_way(tmp_path: Path) -> None:
         results[mode] = (state, json.loads(out.read_text()))
     assert results["1"] == results["0"]
     assert results["0"][1] == {"events": []}
+
+
+def _ws_transcript(base: str) -> tuple[object, ...]:
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    with connect(base.replace("http://", "ws://") + "/ws", open_timeout=10) as ws:
+        assert ws.response is not None
+        headers = sorted(
+            (name.lower(), value)
+            for name, value in ws.response.headers.raw_items()
+            if name.lower() not in ("date", "sec-websocket-accept")
+        )
+        ws.send("hello")
+        first = ws.recv(timeout=10)
+        ws.send("loop")
+        second = ws.recv(timeout=10)
+        ws.send("bye")
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+    assert closed.value.rcvd is not None
+    return (
+        ws.response.status_code,
+        headers,
+        first,
+        second,
+        closed.value.rcvd.code,
+        closed.value.rcvd.reason,
+    )
+
+
+def test_websockets_on_the_real_server_are_unchanged(servers: dict[str, UvicornServer]) -> None:
+    bare = _ws_transcript(servers["0"].url)
+    instrumented = _ws_transcript(servers["1"].url)
+    assert instrumented == bare
+    assert bare[0] == 101
+    assert ("x-ws", "1") in bare[1]
+    assert bare[2:] == (b"olleh", b"pool", 4001, "bye")
 
 
 def test_websockets_pass_through_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
