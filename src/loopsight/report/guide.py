@@ -68,8 +68,10 @@ SECTIONS: dict[str, Section] = {
         "On PostgreSQL a query waits in `pg_sleep`, but SQLAlchemy and the driver spend CPU on "
         "each query that `--scale` does not shrink, so at the default scale the fixed routes "
         "measure well above the model, and the `def` route comes close to it at `--scale 0.3`. "
-        "That route opens its `Session` itself: one from a yield dependency deadlocked the lab "
-        "at c=100 on PostgreSQL until the pool timed out (fastapi/fastapi#3205).",
+        "That route opens its `Session` itself: with one from a yield dependency, FastAPI "
+        "validates the response in the thread pool before the session closes, and at c=100 "
+        "(more requests than threads) the lab deadlocked on PostgreSQL until the pool timed "
+        "out (fastapi/fastapi#3205, #12066).",
         "```python\nasync def get_user(db: AsyncSession, user_id: int):\n"
         "    result = await db.execute(text('SELECT * FROM users WHERE id = :id'), "
         "{'id': user_id})\n    return result.first()\n```",

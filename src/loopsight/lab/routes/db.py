@@ -76,9 +76,10 @@ async def db_async_session(
 
 
 # Good: a def route with a sync Session runs in the thread pool. The Session is opened here,
-# not by a yield dependency: FastAPI closes one of those after the route returns, so at c=100
-# every thread can wait for a connection that only a closing session would give back
-# (fastapi/fastapi#3205; on PostgreSQL the lab deadlocked until the pool's 30 s timeout).
+# not by a yield dependency: FastAPI validates a def route's return value in the thread pool
+# before such a dependency closes its session, so with more requests than threads every thread
+# can wait for a connection held by a request that waits for a thread (fastapi/fastapi#3205,
+# #12066; on PostgreSQL at c=100 the lab deadlocked until the pool's 30 s timeout).
 @router.get("/sync-route")
 def db_sync_route(request: Request) -> dict[str, int]:
     database: Database = request.app.state.db
