@@ -1,5 +1,5 @@
 """The rule docs are checked against the checker: each page's *Example* triggers its code and
-its *Use instead* does not (Python examples of LS1xx-LS5xx, run with a shared import prelude)."""
+its *Use instead* does not (Python examples of LS1xx-LS6xx, run with a shared import prelude)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from loopsight.check import RULES, CheckConfig, run_check
 DOCS = Path(__file__).parents[2] / "docs" / "rules"
 PRELUDE = """\
 import asyncio, hashlib, smtplib, socket, subprocess, threading, time
+from typing import Annotated
 import concurrent.futures, urllib.request
 import aiosmtplib, anyio, bcrypt, boto3, httpx, legacy.client, requests
 from asyncio.subprocess import PIPE
@@ -20,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from multiprocessing import Pool
 from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.ext.asyncio import AsyncSession
 
 app = FastAPI()
@@ -53,6 +54,6 @@ def _codes(tmp_path: Path, source: str) -> set[str]:
 @pytest.mark.parametrize("code", CODES)
 def test_doc_example_triggers_its_code(tmp_path: Path, code: str) -> None:
     blocks = _blocks((DOCS / f"{code}.md").read_text(encoding="utf-8"))
-    assert blocks["Example"], "LS1xx-LS5xx docs show Python"
+    assert blocks["Example"], "LS1xx-LS6xx docs show Python"
     assert code in _codes(tmp_path, blocks["Example"])
     assert code not in _codes(tmp_path, blocks["Use instead"])

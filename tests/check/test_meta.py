@@ -54,7 +54,7 @@ def test_no_doc_or_example_for_unknown_codes() -> None:
 @pytest.mark.parametrize("code", sorted(RULES))
 def test_rule_definition(code: str) -> None:
     rule = RULES[code]
-    assert re.fullmatch(r"LS[0-5]\d\d", code)
+    assert re.fullmatch(r"LS[0-6]\d\d", code)
     assert re.fullmatch(r"[a-z0-9-]+", rule.name)
     assert rule.message
     assert rule.fix

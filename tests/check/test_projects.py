@@ -116,3 +116,31 @@ def test_plain_layout_kinds_and_paths(
     assert finding.context is not None
     assert (finding.context.kind, finding.context.route) == (kind, route)
     assert [hop.function for hop in finding.call_path] == path
+
+
+@pytest.fixture(scope="module")
+def sessions() -> list[Finding]:
+    return _check("sessions")
+
+
+@pytest.mark.parametrize(
+    ("line", "route", "path"),
+    [
+        (13, "GET /api/users/{id}", [("read_user", 13), ("get_session", 11)]),
+        (
+            18,
+            "GET /api/users/",
+            [("list_users", 18), ("get_repository", 27), ("get_session", 11)],
+        ),
+        (23, "GET /api/users/count", [("count_users", 23), ("get_connection", 16)]),
+    ],
+)
+def test_yield_session_across_modules(
+    sessions: list[Finding], line: int, route: str, path: list[tuple[str, int]]
+) -> None:
+    finding = _find(sessions, "app/routes.py", line)
+    assert finding.code == "LS601"
+    assert finding.context is not None
+    assert (finding.context.kind, finding.context.route) == ("route", route)
+    assert [(hop.function, hop.line) for hop in finding.call_path] == path
+    assert f"yield dependency `{path[-1][0]}`" in finding.message

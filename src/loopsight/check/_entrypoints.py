@@ -8,7 +8,14 @@ from loopsight.check._index import ProjectIndex
 from loopsight.check._summary import FunctionFacts
 from loopsight.check.rules.fastapi import BASE_HTTP_MIDDLEWARE
 
-__all__ = ["KIND_TEXT", "Entry", "FrameworkFinding", "FunctionKey", "find_entrypoints"]
+__all__ = [
+    "KIND_TEXT",
+    "Entry",
+    "EntryPoints",
+    "FrameworkFinding",
+    "FunctionKey",
+    "find_entrypoints",
+]
 
 FunctionKey = tuple[str, str]
 
@@ -59,6 +66,15 @@ class Entry:
     route: str | None = None
 
 
+@dataclass(slots=True)
+class EntryPoints:
+    """What the entry-point step found: loop functions, LS5xx findings, every HTTP route."""
+
+    loop: dict[FunctionKey, Entry]
+    framework: list[FrameworkFinding]
+    routes: dict[FunctionKey, str]
+
+
 @dataclass(frozen=True, slots=True)
 class FrameworkFinding:
     """A configuration finding (LS5xx) found while looking for entry points."""
@@ -92,6 +108,8 @@ class _Finder:
         self.adders: dict[FunctionKey, FunctionKey] = {}
         #: router (module, name) -> the prefix ``include_router`` mounts it under
         self.included: dict[tuple[str, str], str] = {}
+        #: every HTTP route declared by a decorator, sync or async, with its ``"GET /path"``
+        self.routes: dict[FunctionKey, str] = {}
 
     def mark(self, key: FunctionKey, kind: str, route: str | None = None) -> None:
         facts = self.index.function(*key)
@@ -116,6 +134,7 @@ class _Finder:
                 else:
                     verbs = attr.upper() if attr in _HTTP else (methods or "GET")
                     self.mark(key, "route", f"{verbs} {path}".strip())
+                    self.routes.setdefault(key, f"{verbs} {path}".strip())
             elif attr == "middleware" and _is_app(self.index, receiver):
                 self.mark(key, "middleware")
                 if first == "http":
@@ -201,8 +220,9 @@ class _Finder:
 
 def find_entrypoints(
     index: ProjectIndex, extra_routes: frozenset[str] = frozenset()
-) -> tuple[dict[FunctionKey, Entry], list[FrameworkFinding]]:
-    """Every function that runs on the loop with its kind, and LS5xx configuration findings."""
+) -> EntryPoints:
+    """Every function that runs on the loop with its kind, LS5xx configuration findings, and
+    every HTTP route declared by a decorator (sync ones included) with its label."""
     finder = _Finder(index, extra_routes)
     for module, summary in index.modules.items():
         for kind, ref, line, col, detail in summary.registrations:
@@ -222,4 +242,4 @@ def find_entrypoints(
         entry, scheduler = finder.entries.get(task), finder.entries.get(adder)
         if entry is not None and entry.kind == "background_task" and scheduler is not None:
             entry.route = scheduler.route
-    return finder.entries, finder.findings
+    return EntryPoints(finder.entries, finder.findings, finder.routes)

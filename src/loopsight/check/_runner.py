@@ -18,6 +18,7 @@ from loopsight.check._index import ProjectIndex
 from loopsight.check._names import Catalogue
 from loopsight.check._noqa import suppressed
 from loopsight.check._reach import reach
+from loopsight.check._sessions import session_findings
 from loopsight.check._summary import (
     InputError,
     ModuleSummary,
@@ -214,9 +215,10 @@ def _findings(
     summaries: list[ModuleSummary], config: CheckConfig, catalogue: Catalogue, parsed: int
 ) -> CheckResult:
     index = ProjectIndex(summaries, catalogue)
-    loop, framework = find_entrypoints(index, frozenset(config.extra_route_decorators))
-    found = reach(index, loop)
-    for item in framework:
+    entrypoints = find_entrypoints(index, frozenset(config.extra_route_decorators))
+    found = reach(index, entrypoints.loop)
+    found += session_findings(index, entrypoints.routes)
+    for item in entrypoints.framework:
         path = index.modules[item.module].path
         rule = RULES[item.code]
         found.append(

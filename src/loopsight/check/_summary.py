@@ -51,6 +51,15 @@ class FunctionFacts:
     sites: list[tuple[str, int, int, str]] = field(default_factory=list)
     decorators: list[Decorator] = field(default_factory=list)
     nested: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: A response model validates the return value (annotation or ``response_model=``).
+    validates: bool = False
+    #: Parameters filled by the framework: ``(kind, ref, parameter, line, column)``; kind ``d``
+    #: names the dependency (``Depends(ref)``), ``a`` an annotation that may be a module-level
+    #: alias of ``Annotated[T, Depends(...)]``.
+    dependencies: list[tuple[str, str, str, int, int]] = field(default_factory=list)
+    #: What a sync generator holds open at a ``yield``: ``(ref of the resource, yield line)``
+    #: for ``with call() as x:`` around it and ``try: yield ... finally: x.close()``.
+    held: list[tuple[str, int]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -93,6 +102,8 @@ class ModuleSummary:
     noqa: dict[int, frozenset[str] | None] = field(default_factory=dict)
     #: ``router = APIRouter(prefix="/items")`` at module level: name -> prefix.
     prefixes: dict[str, str] = field(default_factory=dict)
+    #: ``SessionDep = Annotated[Session, Depends(get_session)]`` at module level: name -> ref.
+    dependency_aliases: dict[str, str] = field(default_factory=dict)
     error: InputError | None = None
 
 
@@ -116,6 +127,7 @@ def summary_to_tuple(summary: ModuleSummary) -> tuple[Any, ...]:
         summary.registrations,
         summary.noqa,
         summary.prefixes,
+        summary.dependency_aliases,
         _ERROR_FIELDS(summary.error) if summary.error is not None else None,
     )
 
@@ -123,7 +135,7 @@ def summary_to_tuple(summary: ModuleSummary) -> tuple[Any, ...]:
 def summary_from_tuple(data: tuple[Any, ...]) -> ModuleSummary:
     """The inverse of :func:`summary_to_tuple`."""
     name, path, is_package, lines, symbols, stars, functions, classes, *rest = data
-    registrations, noqa, prefixes, error = rest
+    registrations, noqa, prefixes, dependency_aliases, error = rest
     return ModuleSummary(
         name,
         path,
@@ -136,5 +148,6 @@ def summary_from_tuple(data: tuple[Any, ...]) -> ModuleSummary:
         registrations,
         noqa,
         prefixes,
+        dependency_aliases,
         InputError(*error) if error is not None else None,
     )

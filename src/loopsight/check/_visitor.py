@@ -29,6 +29,8 @@ from loopsight.check.rules.offload import OFFLOAD_FUNCTIONS
 __all__ = ["summarise"]
 
 _CONTEXT_MANAGERS = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
+_DEPENDS = frozenset({"Depends", "Security"})
+_UNIONS = frozenset({"Optional", "Union"})
 _HOOKS: dict[type[ast.AST], list[Callable[[ast.AST], Iterator[LocalSite]]]] = {}
 for _family in FAMILIES:
     for _node_type in _family.node_types:
@@ -53,6 +55,57 @@ _PRIMITIVE = frozenset(
     | {"type_comment", "conversion", "asname", "simple", "lineno", "col_offset"}
 )
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _head(node: ast.expr) -> str:
+    """The final name of ``name`` or ``a.b.name`` (else ``""``)."""
+    if isinstance(node, ast.Name):
+        return node.id
+    return node.attr if isinstance(node, ast.Attribute) else ""
+
+
+def _validated(annotation: ast.expr | None) -> bool:
+    """Whether FastAPI builds a response model from a return annotation (not ``None`` and not
+    a ``Response`` class: any name ending in ``Response``)."""
+    if annotation is None:
+        return False
+    if isinstance(annotation, ast.Constant):
+        text = annotation.value
+        return isinstance(text, str) and text != "None" and not text.endswith("Response")
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        return _validated(annotation.left) or _validated(annotation.right)
+    if isinstance(annotation, ast.Subscript) and _head(annotation.value) in _UNIONS:
+        inner = annotation.slice
+        members = inner.elts if isinstance(inner, ast.Tuple) else [inner]
+        return any(_validated(member) for member in members)
+    if isinstance(annotation, (ast.Name, ast.Attribute)):
+        return not _head(annotation).endswith("Response")
+    return True
+
+
+def _validates(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether a route's return value goes through a response model: ``response_model=`` in a
+    decorator (unless ``None``), else the return annotation."""
+    for decorator in node.decorator_list:
+        if isinstance(decorator, ast.Call):
+            for keyword in decorator.keywords:
+                if keyword.arg == "response_model":
+                    value = keyword.value
+                    return not (isinstance(value, ast.Constant) and value.value is None)
+    return _validated(node.returns)
+
+
+def _closed_names(finalbody: list[ast.stmt]) -> list[str]:
+    """Names closed by a ``finally:`` block (``x.close()``)."""
+    return [
+        stmt.value.func.value.id
+        for stmt in finalbody
+        if isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Call)
+        and isinstance(stmt.value.func, ast.Attribute)
+        and stmt.value.func.attr == "close"
+        and isinstance(stmt.value.func.value, ast.Name)
+    ]
 
 
 def _child_fields(kind: type) -> tuple[str, ...]:
@@ -101,6 +154,8 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         self.awaited: ast.AST | None = None
         self.lazy_init = 0
         self.bare: ast.AST | None = None
+        #: Resources open around the current statement of the current function (refs).
+        self.held: list[str] = []
 
     # -- hot expression nodes: walked without the generic field loop ----------------------------
     def visit_Attribute(self, node: ast.Attribute) -> None:
@@ -176,6 +231,35 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             if not isinstance(target, ast.Name):
                 self.visit(target)
             self._bind_target(target, ref)
+        if len(node.targets) == 1:
+            self._dependency_alias(node.targets[0], node.value)
+
+    def _dependency_alias(self, target: ast.expr, value: ast.expr) -> None:
+        """``SessionDep = Annotated[Session, Depends(get_session)]`` at module level."""
+        if self.scopes or self.klass is not None or not isinstance(target, ast.Name):
+            return
+        dependency = self._annotated_dependency(value)
+        if dependency is not None:
+            self.summary.dependency_aliases[target.id] = dependency
+
+    def _dependency(self, node: ast.expr | None) -> str | None:
+        """The function ``Depends(f)`` / ``Security(f)`` names."""
+        if not isinstance(node, ast.Call) or _head(node.func) not in _DEPENDS:
+            return None
+        keywords = {kw.arg: kw.value for kw in node.keywords if kw.arg is not None}
+        target = node.args[0] if node.args else keywords.get("dependency")
+        return self._ref(target) if isinstance(target, (ast.Name, ast.Attribute)) else None
+
+    def _annotated_dependency(self, node: ast.expr | None) -> str | None:
+        """The function ``Annotated[T, Depends(f)]`` names."""
+        if not isinstance(node, ast.Subscript) or _head(node.value) != "Annotated":
+            return None
+        inner = node.slice
+        for extra in inner.elts[1:] if isinstance(inner, ast.Tuple) else ():
+            found = self._dependency(extra)
+            if found is not None:
+                return found
+        return None
 
     def _router_prefix(self, node: ast.Assign, ref: str) -> None:
         value = node.value
@@ -193,6 +277,8 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             ref = self._ref(node.value)
         if node.value is not None or self.scopes:
             self._bind_target(node.target, ref)
+        if node.value is not None:
+            self._dependency_alias(node.target, node.value)
 
     def visit_For(self, node: ast.For) -> None:
         for hook in _HOOKS.get(ast.For, ()):
@@ -221,16 +307,34 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_With(self, node: ast.With) -> None:
+        held = len(self.held)
         for item in node.items:
             self.visit(item.context_expr)
             ref = self._ref(item.context_expr)
             if ref is not None and not isinstance(item.context_expr, ast.Call):
                 # ``with lock:`` acquires: treat it as a call of ``acquire``
                 self._call_site(self._attr(ref, "acquire"), item.context_expr, CALL)
+            elif ref is not None and self.function is not None:
+                self.held.append(ref)  # ``with SessionLocal() as session:`` holds it open
             if item.optional_vars is not None:
                 self._bind_target(item.optional_vars, ref)
         for stmt in node.body:
             self.visit(stmt)
+        del self.held[held:]
+
+    def visit_Try(self, node: ast.Try) -> None:
+        held = len(self.held)
+        if self.function is not None:  # ``x = SessionLocal()`` + ``try: ... finally: x.close()``
+            for name in _closed_names(node.finalbody):
+                ref = self._lookup(name)
+                if ref is not None:
+                    self.held.append(ref)
+        for stmt in node.body:
+            self.visit(stmt)
+        del self.held[held:]
+        for part in (node.handlers, node.orelse, node.finalbody):
+            for child in part:
+                self.visit(child)
 
     def visit_AsyncWith(self, node: ast.AsyncWith) -> None:
         if self.function is not None:
@@ -259,6 +363,11 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
                 self.function.returns = self._ref(node.value)
 
     def visit_Yield(self, node: ast.Yield) -> None:
+        function = self.function
+        if function is not None and not function.is_async:
+            for ref in self.held:
+                if (ref, node.lineno) not in function.held:
+                    function.held.append((ref, node.lineno))
         if node.value is not None:
             self.visit(node.value)
             if self.function is not None and self.function.returns is None:
@@ -285,6 +394,7 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         scope = self._parameters(facts, args)
         if node.returns is not None:
             facts.returns = self._annotation(node.returns)
+        facts.validates = _validates(node)
         if self.function is not None:
             self.function.nested[node.name] = ("f", qualname)
             self._bind(node.name, f"{self.module}:{qualname}")
@@ -292,13 +402,13 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             self.klass.members[node.name] = ("f", qualname)
         else:
             self.summary.symbols[node.name] = ("f", qualname)
-        saved = (self.function, self.prefix, self.awaited, self.bare)
-        self.function, self.prefix = facts, qualname + "."
+        saved = (self.function, self.prefix, self.awaited, self.bare, self.held)
+        self.function, self.prefix, self.held = facts, qualname + ".", []
         self.scopes.append(scope)
         for stmt in node.body:
             self.visit(stmt)
         self.scopes.pop()
-        self.function, self.prefix, self.awaited, self.bare = saved
+        self.function, self.prefix, self.awaited, self.bare, self.held = saved
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -324,10 +434,27 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
                 owner = f"{self.module}:{facts.class_qualname}"
                 ref = owner if "classmethod" in decorators else owner + "()"
             scope[arg.arg] = ref
+            self._framework_parameter(facts, arg, default)
         for extra in (args.vararg, args.kwarg):
             if extra is not None:
                 scope[extra.arg] = None
         return scope
+
+    def _framework_parameter(
+        self, facts: FunctionFacts, arg: ast.arg, default: ast.expr | None
+    ) -> None:
+        """Record a parameter a dependency fills, or whose annotation may be an alias of one."""
+        where = (arg.arg, arg.lineno, arg.col_offset)
+        dependency = self._dependency(default) or self._annotated_dependency(arg.annotation)
+        if dependency is not None:
+            facts.dependencies.append(("d", dependency, *where))
+        elif isinstance(arg.annotation, (ast.Name, ast.Attribute)):
+            ref = self._ref(arg.annotation)
+            root = (ref or "").partition(".")[0]
+            if ref is not None and (
+                ":" in ref or (root not in self.known_roots and root not in self.ignorable_roots)
+            ):
+                facts.dependencies.append(("a", ref, *where))
 
     def _decorator(self, facts: FunctionFacts, node: ast.expr) -> None:
         if isinstance(node, ast.Call):
@@ -368,11 +495,12 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             self.klass.members[node.name] = ("c", qualname)
         else:
             self.summary.symbols[node.name] = ("c", qualname)
-        saved = (self.klass, self.prefix, self.scopes, self.function)
+        saved = (self.klass, self.prefix, self.scopes, self.function, self.held)
         self.klass, self.prefix, self.scopes, self.function = facts, qualname + ".", [], None
+        self.held = []
         for stmt in node.body:
             self.visit(stmt)
-        self.klass, self.prefix, self.scopes, self.function = saved
+        self.klass, self.prefix, self.scopes, self.function, self.held = saved
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         self.scopes.append({arg.arg: None for arg in node.args.args})

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from loopsight.check.rules import blocking, coroutines, cpu, fastapi, inputs, offload
+from loopsight.check.rules import (
+    blocking,
+    coroutines,
+    cpu,
+    fastapi,
+    inputs,
+    offload,
+    threadpool,
+)
 from loopsight.check.rules._registry import CATALOGUE, FAMILIES, RULES, LocalSite, Rule, RuleFamily
 
 __all__ = [
@@ -18,4 +26,5 @@ __all__ = [
     "fastapi",
     "inputs",
     "offload",
+    "threadpool",
 ]
