@@ -1,9 +1,10 @@
 """What does the runtime instrumentation cost? wrk against one FastAPI "hello" route, served
-by uvicorn (one worker) in five variants measured in the same run, interleaved in rounds:
+by uvicorn (one worker) in six variants measured in the same run, interleaved in rounds:
 
   bare           the app alone
   loopsight      loopsight.instrument(app) fully on: watchdog, Server-Timing + X-Process-Time,
                  metrics/stalls/dashboard/trace endpoints enabled (metrics synced every second)
+  no-headers     the same with both timing headers switched off (what the headers cost)
   instrumentator prometheus-fastapi-instrumentator: Instrumentator().instrument(app).expose(app)
   otel           opentelemetry-instrumentation-asgi OpenTelemetryMiddleware (API only: no SDK,
                  so spans are no-ops; the cheapest OTel configuration)
@@ -17,7 +18,7 @@ and its minimum over the rounds, which interference from other processes can onl
     python benchmarks/runtime_overhead.py [--duration 10] [--rounds 3] [--connections 50]
     python benchmarks/runtime_overhead.py --in-process-only
 
-Then, since a shared machine makes requests/s swing, the same five apps are called in-process
+Then, since a shared machine makes requests/s swing, the same apps are called in-process
 (no server, no socket: the ASGI app awaited directly on uvloop) and the process CPU time per
 request is reported, minimum over interleaved rounds: the figure interference cannot lower.
 
@@ -44,7 +45,7 @@ from typing import Any
 
 from loopsight.server import UvicornServer
 
-VARIANTS = ("bare", "loopsight", "instrumentator", "otel", "seed")
+VARIANTS = ("bare", "loopsight", "no-headers", "instrumentator", "otel", "seed")
 
 APP = """
 import os
@@ -61,11 +62,16 @@ async def hello():
 
 
 MODE = os.environ["BENCH_MODE"]
-if MODE == "loopsight":
+if MODE in ("loopsight", "no-headers"):
     import loopsight
 
+    headers = MODE == "loopsight"
     app = loopsight.instrument(
-        app, endpoints=["metrics", "stalls", "dashboard", "trace"], token="bench-token"
+        app,
+        endpoints=["metrics", "stalls", "dashboard", "trace"],
+        token="bench-token",
+        server_timing=headers,
+        process_time=headers,
     )
 elif MODE == "instrumentator":
     from prometheus_fastapi_instrumentator import Instrumentator
