@@ -133,8 +133,9 @@ class _Finder:
                     self.mark(key, "websocket", f"WS {path}".strip())
                 else:
                     verbs = attr.upper() if attr in _HTTP else (methods or "GET")
-                    self.mark(key, "route", f"{verbs} {path}".strip())
-                    self.routes.setdefault(key, f"{verbs} {path}".strip())
+                    label = f"{verbs} {path}".strip()
+                    self.mark(key, "route", label)
+                    self.routes.setdefault(key, label)
             elif attr == "middleware" and _is_app(self.index, receiver):
                 self.mark(key, "middleware")
                 if first == "http":

@@ -77,7 +77,8 @@ class Runtime:
         self.recent: deque[tuple[float, float, Any, int, int]] = deque(maxlen=trace_requests)
         # Off unless the trace export is wanted: then each request costs one more append.
         self.trace_requests = False
-        # id(route object) -> (route object, mount path); the ids key the request aggregates.
+        # id(route object) -> (route object, its label); the ids key the request aggregates,
+        # the object is kept so that its id is not reused.
         self.routes: dict[int, tuple[object, str]] = {}
         self.background = BackgroundMonitor(self.registry, clock)
         self.pool = ThreadPoolMonitor(history=600)

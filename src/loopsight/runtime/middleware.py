@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from bisect import bisect_left as _bisect_left
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from loopsight.runtime._types import ASGIApp, Message, Receive, Scope, Send
 from loopsight.runtime.core import Runtime, get_runtime
-from loopsight.runtime.registry import LiveActivity
+from loopsight.runtime.registry import CURRENT_TASKS, LiveActivity
 from loopsight.runtime.watchdog import LoopWatch
 
 if TYPE_CHECKING:
@@ -27,10 +27,6 @@ _log = logging.getLogger("loopsight")
 _get_running_loop = asyncio.get_running_loop
 _current_task = asyncio.current_task
 _new_object = object.__new__
-# One dict lookup instead of asyncio.current_task()'s Python frame (asyncio and uvloop alike).
-# Not ``getattr(...) or {}``: the real dict is empty at import time, and empty is falsy.
-_found = getattr(asyncio.tasks, "_current_tasks", None)
-_CURRENT_TASKS: dict[Any, Any] = _found if isinstance(_found, dict) else {}
 
 
 class LoopsightMiddleware:
@@ -78,7 +74,8 @@ class LoopsightMiddleware:
         watch = rt.watch
         if loop is not rt.loop or watch is None:
             watch = self._attach(loop)
-        key = id(_CURRENT_TASKS.get(loop) or _current_task(loop))
+        # One dict lookup instead of asyncio.current_task()'s Python frame.
+        key = id(CURRENT_TASKS.get(loop) or _current_task(loop))
         live_map = rt.registry.live
         clock = rt.clock
         start = clock()

@@ -14,18 +14,26 @@ from typing import Any
 from loopsight.runtime._types import Scope
 from loopsight.runtime.records import Activity
 
-__all__ = ["LiveActivity", "Registry", "current_task_of", "mount_prefix", "route_template"]
+__all__ = [
+    "CURRENT_TASKS",
+    "LiveActivity",
+    "Registry",
+    "current_task_of",
+    "mount_prefix",
+    "route_template",
+]
 
 # asyncio (C and pure-Python tasks) and uvloop both record the running task of each loop here;
-# reading it from another thread is one dict lookup. Missing on interpreters that moved it.
-_CURRENT_TASKS: dict[Any, Any] | None = getattr(asyncio.tasks, "_current_tasks", None)
+# reading it, from any thread, is one dict lookup. On interpreters that moved it, an empty dict
+# that knows no task (not ``getattr(...) or {}``: the real dict is empty at import time).
+_found = getattr(asyncio.tasks, "_current_tasks", None)
+CURRENT_TASKS: dict[Any, Any] = _found if isinstance(_found, dict) else {}
 
 
 def current_task_of(loop: asyncio.AbstractEventLoop) -> asyncio.Task[Any] | None:
-    """The task ``loop`` is running right now, read safely from any thread."""
-    if _CURRENT_TASKS is None:
-        return None
-    task: asyncio.Task[Any] | None = _CURRENT_TASKS.get(loop)
+    """The task ``loop`` is running right now (``None`` if unknown), read safely from any
+    thread."""
+    task: asyncio.Task[Any] | None = CURRENT_TASKS.get(loop)
     return task
 
 
@@ -38,8 +46,10 @@ def mount_prefix(scope: Scope) -> str:
     if not (isinstance(base, str) and isinstance(root, str) and root.startswith(base)):
         return ""
     prefix = root[len(base) :]
-    own = getattr(scope.get("route"), "path", None)
-    if type(scope.get("route")).__name__ == "Mount" and isinstance(own, str) and own:
+    route = scope.get("route")
+    own = getattr(route, "path", "")
+    # Starlette's Mount, by name: the runtime does not need Starlette to be installed.
+    if type(route).__name__ == "Mount" and isinstance(own, str):
         prefix = prefix.removesuffix(own)
     return prefix
 
