@@ -198,6 +198,8 @@ def test_endpoints_refuse_to_start_without_a_token(
         instrument(FastAPI(), runtime=runtime, endpoints=["metrics"])
     with pytest.raises(LoopsightError, match="unknown endpoint"):
         instrument(FastAPI(), runtime=runtime, endpoints=["secrets"], token="x")
+    with pytest.raises(LoopsightError, match="unknown sampler 'timer'"):
+        instrument(FastAPI(), runtime=runtime, sampler="timer")
 
 
 async def test_json_document_lists_the_stall(runtime: Runtime) -> None:

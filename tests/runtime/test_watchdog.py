@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -194,11 +195,12 @@ def _blocking_helper(seconds: float) -> None:
     time.sleep(seconds)  # BLOCK-HERE
 
 
+@pytest.mark.parametrize("sampler", ["signal", "thread"])
 @pytest.mark.parametrize("use_uvloop", [False, True], ids=["asyncio", "uvloop"])
-def test_real_loop_stall_is_caught_with_its_task_and_line(use_uvloop: bool) -> None:
+def test_real_loop_stall_is_caught_with_its_task_and_line(use_uvloop: bool, sampler: str) -> None:
     from loopsight.runtime import Runtime
 
-    rt = Runtime(threshold=0.03)
+    rt = Runtime(threshold=0.03, sampler=sampler)
     seen: list[Stall] = []
     rt.add_listener(seen.append)
 
@@ -208,7 +210,8 @@ def test_real_loop_stall_is_caught_with_its_task_and_line(use_uvloop: bool) -> N
         await asyncio.sleep(0.05)
 
     async def main() -> None:
-        rt.attach(asyncio.get_running_loop())
+        watch = rt.attach(asyncio.get_running_loop())
+        assert watch.signal_mode == (sampler == "signal")
         await asyncio.create_task(blocker(), name="blocker-task")
         await asyncio.sleep(0.1)
 
@@ -308,3 +311,151 @@ def test_a_stall_spent_in_a_full_garbage_collection_says_so() -> None:
     assert "full garbage collection" in collected.describe()
     assert slept.gc_collections == 0
     assert Stall.from_json(collected.to_json()) == collected
+
+
+def _alarm_state() -> tuple[Any, tuple[float, float]]:
+    return signal.getsignal(signal.SIGALRM), signal.getitimer(signal.ITIMER_REAL)
+
+
+def test_signal_mode_takes_sigalrm_only_while_running() -> None:
+    from loopsight.runtime import Runtime
+
+    before = _alarm_state()
+    assert before == (signal.SIG_DFL, (0.0, 0.0))
+    rt = Runtime(threshold=0.05)
+    during: list[Any] = []
+
+    async def main() -> None:
+        assert rt.attach(asyncio.get_running_loop()).signal_mode
+        await asyncio.sleep(0.03)
+        during.append(_alarm_state())
+
+    try:
+        asyncio.run(main())
+    finally:
+        rt.close()
+    handler, (remaining, _) = during[0]
+    assert handler == rt.watchdog._on_alarm
+    assert 0.0 < remaining <= rt.watchdog.interval + 0.025  # re-armed by every beat
+    assert rt.watchdog._thread is None  # no monitor thread at all
+    assert _alarm_state() == before
+
+
+def test_a_sigalrm_handler_of_the_application_is_left_alone() -> None:
+    from loopsight.runtime import Runtime
+
+    def theirs(signum: int, frame: Any) -> None:
+        raise AssertionError("the application's alarm must not fire")
+
+    previous = signal.signal(signal.SIGALRM, theirs)
+    rt = Runtime(threshold=0.03)
+    seen: list[Stall] = []
+    rt.add_listener(seen.append)
+
+    async def main() -> None:
+        assert not rt.attach(asyncio.get_running_loop()).signal_mode  # falls back to the thread
+        await asyncio.sleep(0.05)
+        _blocking_helper(0.1)
+        await asyncio.sleep(0.05)
+        await rt.published()
+
+    try:
+        asyncio.run(main())
+        assert signal.getsignal(signal.SIGALRM) is theirs
+    finally:
+        rt.close()
+        signal.signal(signal.SIGALRM, previous)
+    assert [s.culprit.function for s in seen if s.culprit] == ["_blocking_helper"]
+
+
+def test_a_busy_healthy_loop_never_gets_an_alarm(monkeypatch: pytest.MonkeyPatch) -> None:
+    from loopsight.runtime import Runtime
+
+    alarms: list[float] = []
+    original = Watchdog._on_alarm
+
+    def counting(self: Watchdog, signum: int, frame: Any) -> None:
+        alarms.append(time.perf_counter())
+        original(self, signum, frame)
+
+    monkeypatch.setattr(Watchdog, "_on_alarm", counting)
+    rt = Runtime(threshold=0.2)
+
+    async def worker() -> None:
+        deadline = time.perf_counter() + 0.4
+        while time.perf_counter() < deadline:
+            sum(range(2000))  # busy, but back at the loop every few microseconds
+            await asyncio.sleep(0)
+
+    async def main() -> None:
+        rt.attach(asyncio.get_running_loop())
+        await asyncio.gather(*(worker() for _ in range(20)))
+
+    try:
+        asyncio.run(main())
+    finally:
+        rt.close()
+    assert alarms == []
+    assert list(rt.stalls) == []
+    assert rt.watchdog.lag_counts[-1] == 0
+    assert sum(rt.watchdog.lag_counts) > 20  # it did beat
+
+
+def test_a_blocking_read_interrupted_by_the_alarm_still_returns_its_data() -> None:
+    """The alarm fires inside a blocking ``recv``: the read completes normally (SA_RESTART or
+    Python's own retry) and the stall is attributed to the line that read."""
+    import socket
+    import threading
+
+    from loopsight.runtime import Runtime
+
+    rt = Runtime(threshold=0.03)
+    seen: list[Stall] = []
+    rt.add_listener(seen.append)
+    ours, peer = socket.socketpair()
+    got: list[bytes] = []
+
+    async def main() -> None:
+        assert rt.attach(asyncio.get_running_loop()).signal_mode
+        await asyncio.sleep(0.05)
+        threading.Timer(0.15, peer.sendall, args=(b"payload",)).start()
+        got.append(ours.recv(100))  # BLOCKING-READ
+        await asyncio.sleep(0.05)
+        await rt.published()
+
+    try:
+        asyncio.run(main())
+    finally:
+        rt.close()
+        ours.close()
+        peer.close()
+    assert got == [b"payload"]
+    assert len(seen) == 1, [s.describe() for s in seen]
+    culprit = seen[0].culprit
+    assert culprit is not None
+    source = Path(__file__).read_text().splitlines()
+    assert "BLOCKING-READ" in source[culprit.line - 1]
+    assert seen[0].duration >= 0.12
+
+
+def test_an_exiting_process_is_not_left_with_an_armed_alarm(tmp_path: Path) -> None:
+    """Finalization resets SIGALRM to its default action (terminate); a timer armed by the
+    last beat must be disarmed before that."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "exits.py"
+    script.write_text(
+        "import atexit, asyncio, signal\n"
+        "atexit.register(lambda: print(signal.getitimer(signal.ITIMER_REAL)))  # runs last\n"
+        "from loopsight.runtime import Runtime\n"
+        "rt = Runtime(threshold=2.0)\n"
+        "async def main():\n"
+        "    assert rt.attach(asyncio.get_running_loop()).signal_mode\n"
+        "    await asyncio.sleep(0.05)\n"
+        "asyncio.run(main())\n"
+        "print(signal.getitimer(signal.ITIMER_REAL)[0] > 0)  # still armed after the loop\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["True", "(0.0, 0.0)"]

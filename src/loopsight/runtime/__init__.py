@@ -1,7 +1,7 @@
 """Runtime stall watchdog: which request blocked the event loop, for how long, on which line.
 
 ``instrument(app)`` adds :class:`LoopsightMiddleware`; the process-wide :class:`Runtime` runs
-the heartbeat and monitor thread (:mod:`~loopsight.runtime.watchdog`), the thread-pool and
+the heartbeat and the stall sampler (:mod:`~loopsight.runtime.watchdog`), the thread-pool and
 background-task monitors, and feeds the exporters in :mod:`loopsight.runtime.exporters`.
 """
 

@@ -66,6 +66,7 @@ class Runtime:
         history_seconds: int = 3600,
         trace_requests: int = 4096,
         max_series: int = 500,
+        sampler: str = "auto",
     ) -> None:
         self.clock = clock
         self.registry = Registry()
@@ -84,7 +85,8 @@ class Runtime:
         self.pool = ThreadPoolMonitor(history=600)
         self.listeners: list[StallListener] = []
         self.shutdown_hooks: list[Callable[[], None]] = []
-        # Called about once a second from the monitor thread (e.g. metrics flush).
+        # Called about once a second from the watchdog's tick (e.g. metrics flush): on the loop
+        # thread in signal mode, on the monitor thread otherwise.
         self.tick_hooks: list[Callable[[], None]] = []
         self.extensions: dict[str, object] = {}
         self.watchdog = Watchdog(
@@ -93,6 +95,7 @@ class Runtime:
             threshold=threshold,
             clock=clock,
             on_tick=self._on_tick,
+            sampler=sampler,
         )
         self.loop: asyncio.AbstractEventLoop | None = None
         self.watch: LoopWatch | None = None
@@ -112,7 +115,8 @@ class Runtime:
         self.watchdog.threshold = seconds
 
     def add_listener(self, listener: StallListener) -> None:
-        """Call ``listener(stall)`` for every stall (from the monitor thread)."""
+        """Call ``listener(stall)`` for every stall (from the loop's thread in signal mode, from the
+        monitor thread otherwise)."""
         if listener not in self.listeners:
             self.listeners.append(listener)
 
@@ -235,7 +239,7 @@ class Runtime:
         """Wait (at most ``timeout`` s) until every stall that has ended is published.
 
         Readers of the stall list call this first, so a stall that ended just before the read
-        (the monitor thread publishes it at its next wake-up) is in the answer.
+        (in thread mode the monitor publishes it at its next wake-up) is in the answer.
         """
         deadline = time.monotonic() + timeout  # real time, whatever clock the watchdog reads
         # Polled, not an Event: the monitor thread publishes without touching the loop.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from bisect import bisect_left as _bisect_left
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ __all__ = ["LoopsightMiddleware"]
 _log = logging.getLogger("loopsight")
 _get_running_loop = asyncio.get_running_loop
 _current_task = asyncio.current_task
+_get_ident = threading.get_ident
 _new_object = object.__new__
 
 
@@ -70,12 +72,20 @@ class LoopsightMiddleware:
                 return
 
         rt = self.runtime
-        loop = _get_running_loop()
         watch = rt.watch
-        if loop is not rt.loop or watch is None:
-            watch = self._attach(loop)
-        # One dict lookup instead of asyncio.current_task()'s Python frame.
-        key = id(CURRENT_TASKS.get(loop) or _current_task(loop))
+        # The task serving this request, by one dict lookup: on the watched loop's thread, the
+        # task that loop is running is ours (a thread runs one loop at a time). Only a first
+        # request, or one on another loop, pays for asyncio.get_running_loop(), which costs a
+        # busy uvicorn worker more than everything else here (seen with py-spy).
+        task = None
+        if watch is not None and _get_ident() == watch.thread_id:
+            task = CURRENT_TASKS.get(watch.loop)
+        if task is None:
+            loop = _get_running_loop()
+            if loop is not rt.loop or watch is None:
+                watch = self._attach(loop)
+            task = CURRENT_TASKS.get(loop) or _current_task(loop)
+        key = id(task)
         live_map = rt.registry.live
         clock = rt.clock
         start = clock()

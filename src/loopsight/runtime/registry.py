@@ -1,8 +1,9 @@
 """Which request, background task or lifespan phase each running task is serving.
 
 The middleware writes (on the loop thread: one dict insert and one delete per request); the
-watchdog's monitor thread reads, and only ever with single ``dict.get`` calls, which are atomic
-under the GIL. Tasks are keyed by ``id(task)``: an entry lives no longer than its task.
+watchdog's sampler reads (a signal handler on the loop thread, or the monitor thread), and
+only ever with single ``dict.get`` calls, which are atomic under the GIL. Tasks are keyed by
+``id(task)``: an entry lives no longer than its task.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def route_template(scope: Scope) -> str:
 
 
 class LiveActivity:
-    """A request or phase in progress, shared by the middleware and the monitor thread."""
+    """A request or phase in progress, shared by the middleware and the stall sampler."""
 
     __slots__ = ("background", "done", "kind", "scope", "start")
 
@@ -111,7 +112,7 @@ def _describe_task(task: asyncio.Task[Any]) -> Activity:
 
 
 class Registry:
-    """Task id → :class:`LiveActivity`, plus the lookup the monitor thread performs."""
+    """Task id → :class:`LiveActivity`, plus the lookup the stall sampler performs."""
 
     def __init__(self) -> None:
         self.live: dict[int, LiveActivity] = {}

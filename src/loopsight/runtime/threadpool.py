@@ -1,4 +1,4 @@
-"""Thread-pool monitor: anyio's default ``CapacityLimiter``, sampled from the monitor thread.
+"""Thread-pool monitor: anyio's default ``CapacityLimiter``, sampled at the watchdog's tick.
 
 Sync routes, sync dependencies and sync background tasks all borrow a token of this limiter
 (40 by default); when every token is out, requests queue behind it. The limiter is fetched on

@@ -1,28 +1,43 @@
-"""The stall watchdog: a heartbeat on each event loop and one monitor thread per process.
+"""The stall watchdog: a heartbeat on each event loop, and a sampler that looks at a stalled loop.
 
 The heartbeat is a timer callback that records when it ran and how late it was (loop lag).
-The monitor thread wakes every few milliseconds and compares one timestamp; once the heartbeat
-is overdue by half the threshold it samples the loop thread's stack every ``sample_interval``
-until the loop runs again. The heartbeat itself decides whether the delay was a stall
-(lag >= threshold), so every stall is recorded even if the monitor missed its samples.
+The heartbeat itself decides whether the delay was a stall (lag >= threshold), so every stall
+is recorded even if no sample of it was taken.
+
+Samples are taken one of two ways:
+
+- **signal** (a loop on the main thread, where ``SIGALRM`` is free): each beat re-arms a
+  one-shot ``ITIMER_REAL`` timer for when the next beat would be overdue by half the threshold.
+  A healthy loop never lets it fire. A stalled one does: the handler runs on the loop's own
+  thread, in the middle of the blocking code, reads the stack from the frame it is given and
+  re-arms itself every ``sample_interval``. Nothing else runs in the process, so a busy loop
+  pays one ``setitimer`` per beat and nothing per request.
+- **thread** (a loop on another thread): a monitor thread wakes every few milliseconds, compares
+  one timestamp and samples the loop thread's stack while the heartbeat is overdue. Each wake-up
+  has to take the GIL from the loop; a loop that releases the GIL thousands of times a second
+  (once per ``epoll``) wakes the waiting thread each time and pays for it on every request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import gc
 import os
+import signal
 import threading
 import time
 from bisect import bisect_left
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import FrameType
+from typing import Any
 
 from loopsight.runtime.frames import current_frame_of, read_stack
 from loopsight.runtime.records import Activity, Culprit, Stall
-from loopsight.runtime.registry import LiveActivity, Registry, current_task_of
+from loopsight.runtime.registry import CURRENT_TASKS, LiveActivity, Registry, current_task_of
 from loopsight.runtime.stats import LAG_BUCKETS
 
 __all__ = ["Clock", "LoopWatch", "Sample", "Watchdog"]
@@ -31,6 +46,7 @@ Clock = Callable[[], float]
 
 _MAX_SAMPLES = 500
 _ROUTE_WAIT = 5.0  # seconds a stall waits for its request to be routed before it is published
+_ALARM = getattr(signal, "SIGALRM", None)
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,13 @@ def _full_collections() -> int:
     return int(gc.get_stats()[-1]["collections"])
 
 
+def _disarm_at_exit() -> None:
+    """A timer armed by the last beat must not fire once finalization has reset SIGALRM to
+    its default action, which would kill an exiting process."""
+    with contextlib.suppress(ValueError, OSError):
+        signal.setitimer(signal.ITIMER_REAL, 0.0)
+
+
 class LoopWatch:
     """The heartbeat of one event loop; all mutation happens on that loop's thread."""
 
@@ -65,6 +88,9 @@ class LoopWatch:
         self.finished: deque[tuple[float, float]] = deque(maxlen=1024)
         self.limiter: object | None = None
         self._handle: asyncio.TimerHandle | None = None
+        # Signal mode: the beat re-arms the alarm and publishes; the handler fills ``samples``.
+        self.signal_mode = False
+        self.samples: list[Sample] = []
         # Run-queue wait of the loop thread (Linux schedstat), read by the monitor thread only.
         self.native_id = threading.get_native_id()
         self._sched_fd: int | None = None
@@ -119,6 +145,8 @@ class LoopWatch:
         self.seq += 1
         if wd.running:
             self._handle = self.loop.call_later(interval, self.beat)
+            if self.signal_mode:
+                wd.after_beat(self, now)
 
     def stalled_until(self, now: float) -> float:
         """Cumulative stalled seconds up to ``now``, counting a stall still in progress."""
@@ -139,7 +167,10 @@ class Watchdog:
         clock: Clock = time.perf_counter,
         on_tick: Callable[[list[LoopWatch]], None] | None = None,
         tick_interval: float = 0.1,
+        sampler: str = "auto",
     ) -> None:
+        if sampler not in ("auto", "signal", "thread"):
+            raise ValueError(f"sampler must be 'auto', 'signal' or 'thread', not {sampler!r}")
         self.registry = registry
         self.on_stall = on_stall
         self.threshold = threshold
@@ -147,6 +178,8 @@ class Watchdog:
         self.clock = clock
         self.on_tick = on_tick
         self.tick_interval = tick_interval
+        # "auto": signal mode for a loop on the main thread when SIGALRM is free, else thread.
+        self.sampler = sampler
         self.watches: dict[int, LoopWatch] = {}
         # Loop-lag histogram over every beat of every loop: ``le`` buckets, +Inf, and the sum.
         self.lag_counts = [0] * (len(LAG_BUCKETS) + 1)
@@ -160,6 +193,8 @@ class Watchdog:
         self._next_tick = 0.0
         # Offset that turns the watchdog clock into Unix time, for wall-clock exports.
         self._wall_offset = time.time() - clock()
+        self._signal_watch: LoopWatch | None = None
+        self._previous_alarm: Any = None
 
     @property
     def interval(self) -> float:
@@ -186,11 +221,20 @@ class Watchdog:
             watch = self.watches.get(id(loop))
             if watch is not None and watch.loop is loop:
                 return watch
+            for key, other in list(self.watches.items()):
+                if other.loop.is_closed():
+                    self.watches.pop(key, None)
+                    other.close_sched()
             watch = LoopWatch(self, loop, threading.get_ident())
             self.watches[id(loop)] = watch
             self.running = True
+            if self._take_alarm():
+                watch.signal_mode = True
+                self._signal_watch = watch
             watch.start()
-            if self._thread is None or not self._thread.is_alive():
+            if watch.signal_mode:
+                self._arm(self.interval + self.threshold / 2)
+            elif self._thread is None or not self._thread.is_alive():
                 self._stop.clear()
                 self._thread = threading.Thread(
                     target=self._run, name="loopsight-watchdog", daemon=True
@@ -198,9 +242,89 @@ class Watchdog:
                 self._thread.start()
         return watch
 
+    # -- signal mode -----------------------------------------------------------------------
+    def _take_alarm(self) -> bool:
+        """Install the SIGALRM handler if this thread may and nobody else uses the signal."""
+        if self.sampler == "thread" or _ALARM is None or not hasattr(signal, "setitimer"):
+            return False
+        if threading.current_thread() is not threading.main_thread():
+            return False  # only the main thread runs Python signal handlers
+        try:
+            current = signal.getsignal(_ALARM)
+            if current == self._on_alarm:
+                return True
+            owner = getattr(current, "__self__", None)
+            ours = isinstance(owner, Watchdog) and not owner.running  # a closed runtime's
+            if current not in (signal.SIG_DFL, None) and not ours:
+                return False  # the application's (or a test timeout's): leave it alone
+            if not ours and signal.getitimer(signal.ITIMER_REAL) != (0.0, 0.0):
+                return False
+            signal.signal(_ALARM, self._on_alarm)
+            # Restart interrupted system calls (reads, writes) in C extensions; sleeps and
+            # polls still return early, and Python resumes them after the handler.
+            signal.siginterrupt(_ALARM, False)
+        except (ValueError, OSError):
+            return False
+        self._previous_alarm = signal.SIG_DFL if ours else current
+        atexit.unregister(_disarm_at_exit)  # once, however many runtimes came and went
+        atexit.register(_disarm_at_exit)
+        return True
+
+    def _release_alarm(self) -> None:
+        self._signal_watch = None
+        if _ALARM is None:
+            return
+        with contextlib.suppress(ValueError, OSError):
+            if signal.getsignal(_ALARM) == self._on_alarm:
+                signal.setitimer(signal.ITIMER_REAL, 0.0)
+                # Only the main thread may restore it; elsewhere the handler stays, inert.
+                signal.signal(_ALARM, self._previous_alarm or signal.SIG_DFL)
+
+    @staticmethod
+    def _arm(delay: float) -> None:
+        signal.setitimer(signal.ITIMER_REAL, delay)
+
+    def after_beat(self, watch: LoopWatch, now: float) -> None:
+        """Signal mode, on the loop thread after each beat: re-arm the alarm, publish the
+        stall the beat closed, take the healthy baselines, and run the periodic tick."""
+        try:
+            self._arm(self.interval + self.threshold / 2)
+            if watch.finished:
+                samples, watch.samples = watch.samples, []
+                self._publish_finished(watch, samples)
+            else:
+                watch.samples.clear()  # taken while overdue, but under the threshold
+                watch.baseline_wait = watch.run_queue_wait()
+                watch.baseline_gc = _full_collections()
+            if self._thread is None:  # else the monitor thread runs the tick
+                self._tick(now)
+        except Exception:  # the heartbeat must go on; one lost tick or stall at worst
+            return
+
+    def _on_alarm(self, signum: int, frame: FrameType | None) -> None:
+        """SIGALRM: the beat is overdue by half the threshold; sample the stalled code."""
+        watch = self._signal_watch
+        try:
+            if watch is None or not self.running or frame is None:
+                return
+            now = self.clock()
+            if now - watch.next_due < self.threshold / 2 or not watch.loop.is_running():
+                return  # a beat ran meanwhile, or the loop stopped: nothing is stalled
+            samples = watch.samples
+            if len(samples) < _MAX_SAMPLES:
+                task = CURRENT_TASKS.get(watch.loop)
+                activity, live = self.registry.find(task)
+                stack, culprit = read_stack(frame)
+                samples.append(Sample(now, activity, stack, culprit, live))
+            # Back off on long stalls, as the monitor thread does.
+            self._arm(min(0.05, self.sample_interval * (1 + len(samples) // 50)))
+        except Exception:  # a signal handler must never raise into the code it interrupted
+            return
+
     def close(self) -> None:
-        """Stop the monitor thread; heartbeats stop at their next beat."""
+        """Stop the monitor thread and the alarm; heartbeats stop at their next beat."""
         self.running = False
+        self._release_alarm()
         self._stop.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
@@ -240,9 +364,11 @@ class Watchdog:
             loop = watch.loop
             if loop.is_closed():
                 self.watches.pop(key, None)
-                self._publish_finished(watch, [])
+                self._publish_finished(watch, watch.samples)
                 watch.close_sched()
                 continue
+            if watch.signal_mode and sample:
+                continue  # its own beats sample and publish
             overdue = now - watch.next_due >= self.threshold / 2
             # Never sample from the loop's own thread: the loop could not resume meanwhile.
             if (
@@ -253,10 +379,13 @@ class Watchdog:
             ):
                 self._publish_finished(watch, self._sample_until_resumed(watch))
             else:
-                self._publish_finished(watch, [])
+                self._publish_finished(watch, watch.samples if watch.signal_mode else [])
                 # The baselines are taken while the loop is healthy, i.e. before any stall.
                 watch.baseline_wait = watch.run_queue_wait()
                 watch.baseline_gc = _full_collections()
+        self._tick(now)
+
+    def _tick(self, now: float) -> None:
         self._release_waiting(now)
         if self.on_tick is not None and now >= self._next_tick:
             self._next_tick = now + self.tick_interval

@@ -1,7 +1,7 @@
 """Prometheus exporter through ``prometheus_client``, multi-process aware.
 
 Requests and lag are aggregated lock-free by the runtime; this exporter copies the deltas into
-ordinary ``prometheus_client`` metrics about once a second (monitor thread) and before each
+ordinary ``prometheus_client`` metrics about once a second (the watchdog's tick) and before each
 scrape. Under ``PROMETHEUS_MULTIPROC_DIR`` those metrics live in the per-process mmap files, so
 any worker's scrape reports all workers (gauges use ``livesum``).
 """
