@@ -5,6 +5,8 @@ by uvicorn (one worker) in six variants measured in the same run, interleaved in
   loopsight      loopsight.instrument(app) fully on: watchdog, Server-Timing + X-Process-Time,
                  metrics/stalls/dashboard/trace endpoints enabled (metrics synced every second)
   no-headers     the same with both timing headers switched off (what the headers cost)
+  thread-sampler the same as loopsight, with stalls sampled by a monitor thread, as loopsight
+                 does for a loop off the main thread (what that thread costs)
   instrumentator prometheus-fastapi-instrumentator: Instrumentator().instrument(app).expose(app)
   otel           opentelemetry-instrumentation-asgi OpenTelemetryMiddleware (API only: no SDK,
                  so spans are no-ops; the cheapest OTel configuration)
@@ -45,7 +47,7 @@ from typing import Any
 
 from loopsight.server import UvicornServer
 
-VARIANTS = ("bare", "loopsight", "no-headers", "instrumentator", "otel", "seed")
+VARIANTS = ("bare", "loopsight", "no-headers", "thread-sampler", "instrumentator", "otel", "seed")
 
 APP = """
 import os
@@ -62,16 +64,17 @@ async def hello():
 
 
 MODE = os.environ["BENCH_MODE"]
-if MODE in ("loopsight", "no-headers"):
+if MODE in ("loopsight", "no-headers", "thread-sampler"):
     import loopsight
 
-    headers = MODE == "loopsight"
+    headers = MODE != "no-headers"
     app = loopsight.instrument(
         app,
         endpoints=["metrics", "stalls", "dashboard", "trace"],
         token="bench-token",
         server_timing=headers,
         process_time=headers,
+        sampler="thread" if MODE == "thread-sampler" else "auto",
     )
 elif MODE == "instrumentator":
     from prometheus_fastapi_instrumentator import Instrumentator
@@ -156,12 +159,15 @@ async def _in_process(apps: dict[str, Any], rounds: int, n: int) -> dict[str, fl
 def _report_in_process(directory: str, rounds: int, n: int) -> None:
     import uvloop
 
-    apps = {v: _load(directory, v) for v in VARIANTS}
+    # One process shares one runtime, whose sampler is a process-wide choice: a monitor
+    # thread would run under every variant, bare included. It is measured with wrk only.
+    variants = [v for v in VARIANTS if v != "thread-sampler"]
+    apps = {v: _load(directory, v) for v in variants}
     best = uvloop.run(_in_process(apps, rounds, n))
     print()
     print(f"in process, {n} requests x {rounds} rounds, min process CPU per request:")
     print(f"{'variant':15s} {'CPU us/req':>11s} {'extra us':>9s} {'ratio':>7s}")
-    for variant in VARIANTS:
+    for variant in variants:
         extra = best[variant] - best["bare"]
         print(
             f"{variant:15s} {best[variant]:11.1f} {extra:9.1f} {best[variant] / best['bare']:7.3f}"
