@@ -11,11 +11,11 @@ from loopsight.errors import LoopsightError
 from loopsight.runtime.core import Runtime, get_runtime
 from loopsight.runtime.exporters.log import LogExporter
 from loopsight.runtime.middleware import LoopsightMiddleware
+from loopsight.runtime.watchdog import SAMPLERS
 
-__all__ = ["ENDPOINTS", "SAMPLERS", "instrument"]
+__all__ = ["ENDPOINTS", "instrument"]
 
 ENDPOINTS = ("metrics", "stalls", "dashboard", "trace")
-SAMPLERS = ("auto", "signal", "thread")
 App = TypeVar("App")
 
 
@@ -42,10 +42,10 @@ def instrument(
     ``prefix``; they are off by default and each requires ``token`` (or ``LOOPSIGHT_TOKEN``),
     sent as ``Authorization: Bearer <token>`` or ``?token=``.
 
-    ``sampler`` chooses how a stalled loop's stack is read: ``"signal"`` (a ``SIGALRM`` timer
-    that only fires during a stall; the loop must run on the main thread), ``"thread"`` (a
-    monitor thread that wakes every 25 ms, which costs a busy server a few percent), or
-    ``"auto"``: signal where it can, thread elsewhere.
+    ``sampler`` chooses how a stalled loop's stack is read: ``"auto"`` uses a ``SIGALRM`` timer
+    that only fires during a stall when the loop runs on the main thread and the signal is
+    free, and a monitor thread elsewhere; ``"thread"`` always uses the thread, which wakes
+    every 25 ms and costs a busy server a few percent.
     """
     wanted = tuple(dict.fromkeys(endpoints))
     unknown = sorted(set(wanted) - set(ENDPOINTS))

@@ -40,13 +40,15 @@ from loopsight.runtime.records import Activity, Culprit, Stall
 from loopsight.runtime.registry import CURRENT_TASKS, LiveActivity, Registry, current_task_of
 from loopsight.runtime.stats import LAG_BUCKETS
 
-__all__ = ["Clock", "LoopWatch", "Sample", "Watchdog"]
+__all__ = ["SAMPLERS", "Clock", "LoopWatch", "Sample", "Watchdog"]
 
 Clock = Callable[[], float]
 
 _MAX_SAMPLES = 500
 _ROUTE_WAIT = 5.0  # seconds a stall waits for its request to be routed before it is published
 _ALARM = getattr(signal, "SIGALRM", None)
+# "auto": a SIGALRM timer for a loop on the main thread when the signal is free, else a thread.
+SAMPLERS = ("auto", "thread")
 
 
 @dataclass(frozen=True)
@@ -169,8 +171,8 @@ class Watchdog:
         tick_interval: float = 0.1,
         sampler: str = "auto",
     ) -> None:
-        if sampler not in ("auto", "signal", "thread"):
-            raise ValueError(f"sampler must be 'auto', 'signal' or 'thread', not {sampler!r}")
+        if sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, not {sampler!r}")
         self.registry = registry
         self.on_stall = on_stall
         self.threshold = threshold
@@ -178,7 +180,6 @@ class Watchdog:
         self.clock = clock
         self.on_tick = on_tick
         self.tick_interval = tick_interval
-        # "auto": signal mode for a loop on the main thread when SIGALRM is free, else thread.
         self.sampler = sampler
         self.watches: dict[int, LoopWatch] = {}
         # Loop-lag histogram over every beat of every loop: ``le`` buckets, +Inf, and the sum.
@@ -233,7 +234,7 @@ class Watchdog:
                 self._signal_watch = watch
             watch.start()
             if watch.signal_mode:
-                self._arm(self.interval + self.threshold / 2)
+                self._arm_for_next_beat()
             elif self._thread is None or not self._thread.is_alive():
                 self._stop.clear()
                 self._thread = threading.Thread(
@@ -284,11 +285,20 @@ class Watchdog:
     def _arm(delay: float) -> None:
         signal.setitimer(signal.ITIMER_REAL, delay)
 
+    def _arm_for_next_beat(self) -> None:
+        """Fire when the next beat, due in one interval, is overdue by half the threshold."""
+        self._arm(self.interval + self.threshold / 2)
+
+    def _sample_delay(self, taken: int) -> float:
+        """Pause before the next sample: back off on long stalls, since sampling takes the
+        GIL from (or interrupts) the code being sampled."""
+        return min(0.05, self.sample_interval * (1 + taken // 50))
+
     def after_beat(self, watch: LoopWatch, now: float) -> None:
         """Signal mode, on the loop thread after each beat: re-arm the alarm, publish the
         stall the beat closed, take the healthy baselines, and run the periodic tick."""
         try:
-            self._arm(self.interval + self.threshold / 2)
+            self._arm_for_next_beat()
             if watch.finished:
                 samples, watch.samples = watch.samples, []
                 self._publish_finished(watch, samples)
@@ -316,8 +326,7 @@ class Watchdog:
                 activity, live = self.registry.find(task)
                 stack, culprit = read_stack(frame)
                 samples.append(Sample(now, activity, stack, culprit, live))
-            # Back off on long stalls, as the monitor thread does.
-            self._arm(min(0.05, self.sample_interval * (1 + len(samples) // 50)))
+            self._arm(self._sample_delay(len(samples)))
         except Exception:  # a signal handler must never raise into the code it interrupted
             return
 
@@ -379,7 +388,7 @@ class Watchdog:
             ):
                 self._publish_finished(watch, self._sample_until_resumed(watch))
             else:
-                self._publish_finished(watch, watch.samples if watch.signal_mode else [])
+                self._publish_finished(watch, watch.samples)  # empty unless signal mode
                 # The baselines are taken while the loop is healthy, i.e. before any stall.
                 watch.baseline_wait = watch.run_queue_wait()
                 watch.baseline_gc = _full_collections()
@@ -408,8 +417,7 @@ class Watchdog:
                 break  # the loop resumed while we looked: this sample is not of the stall
             if len(samples) < _MAX_SAMPLES:
                 samples.append(sample)
-            # Back off on long stalls: sampling takes the GIL from the code being sampled.
-            time.sleep(min(0.05, self.sample_interval * (1 + len(samples) // 50)))
+            time.sleep(self._sample_delay(len(samples)))
         return samples
 
     def _publish_finished(self, watch: LoopWatch, samples: list[Sample]) -> None:
