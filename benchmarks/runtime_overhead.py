@@ -11,6 +11,10 @@ by uvicorn (one worker) in six variants measured in the same run, interleaved in
   otel           opentelemetry-instrumentation-asgi OpenTelemetryMiddleware (API only: no SDK,
                  so spans are no-ops; the cheapest OTel configuration)
   seed           the seed article's @app.middleware("http") X-Process-Time middleware
+  empty-mw       a pure-ASGI middleware that only wraps send and reads the status: the floor
+                 for any pure-Python middleware that measures requests
+  static-headers the same, also appending two constant headers as long as loopsight's: the
+                 floor for any pure-Python middleware that adds those two headers
 
 Prints each variant's median requests/s and its ratio to bare; the goal is loopsight's loss
 <= 3% and <= 1/5 of the instrumentator's. Because other processes may share the machine, it
@@ -47,7 +51,17 @@ from typing import Any
 
 from loopsight.server import UvicornServer
 
-VARIANTS = ("bare", "loopsight", "no-headers", "thread-sampler", "instrumentator", "otel", "seed")
+VARIANTS = (
+    "bare",
+    "loopsight",
+    "no-headers",
+    "thread-sampler",
+    "instrumentator",
+    "otel",
+    "seed",
+    "empty-mw",
+    "static-headers",
+)
 
 APP = """
 import os
@@ -75,7 +89,14 @@ if MODE in ("loopsight", "no-headers", "thread-sampler"):
         server_timing=headers,
         process_time=headers,
         sampler="thread" if MODE == "thread-sampler" else "auto",
+        threshold_ms=float(os.environ.get("BENCH_THRESHOLD_MS", "100")),
     )
+    if os.environ.get("BENCH_TIMERS") == "off":  # runtime_instructions.py: see there
+        from loopsight.runtime import get_runtime
+        from loopsight.runtime.watchdog import Watchdog
+
+        Watchdog.interval = property(lambda self: 3600.0)
+        get_runtime().watchdog.tick_interval = 3600.0
 elif MODE == "instrumentator":
     from prometheus_fastapi_instrumentator import Instrumentator
 
@@ -93,6 +114,37 @@ elif MODE == "seed":
         process_time = time() - start_time
         response.headers["X-Process-Time"] = str(process_time)
         return response
+
+elif MODE in ("empty-mw", "static-headers"):
+    EXTRA = [
+        (b"server-timing", b"total;dur=0.123, stall;dur=0.000"),
+        (b"x-process-time", b"0.000123"),
+    ]
+
+    class Floor:
+        def __init__(self, app, headers):
+            self.app = app
+            self.headers = headers
+
+        async def __call__(self, scope, receive, send):
+            if scope["type"] != "http":
+                await self.app(scope, receive, send)
+                return
+            status = 0
+            headers = self.headers
+
+            async def send_wrapper(message):
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    if headers:
+                        message = dict(message)
+                        message["headers"] = [*message.get("headers", ()), *EXTRA]
+                await send(message)
+
+            await self.app(scope, receive, send_wrapper)
+
+    app.add_middleware(Floor, headers=MODE == "static-headers")
 """
 
 _RPS = re.compile(r"Requests/sec:\s+([0-9.]+)")
@@ -156,12 +208,12 @@ async def _in_process(apps: dict[str, Any], rounds: int, n: int) -> dict[str, fl
     return best
 
 
-def _report_in_process(directory: str, rounds: int, n: int) -> None:
+def _report_in_process(directory: str, rounds: int, n: int, chosen: tuple[str, ...]) -> None:
     import uvloop
 
     # One process shares one runtime, whose sampler is a process-wide choice: a monitor
     # thread would run under every variant, bare included. It is measured with wrk only.
-    variants = [v for v in VARIANTS if v != "thread-sampler"]
+    variants = [v for v in chosen if v != "thread-sampler"]
     apps = {v: _load(directory, v) for v in variants}
     best = uvloop.run(_in_process(apps, rounds, n))
     print()
@@ -185,21 +237,31 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of wrk before each")
     parser.add_argument("--in-process-only", action="store_true", help="skip the wrk part")
     parser.add_argument("--in-process-requests", type=int, default=2000)
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help="comma-separated subset to measure (bare, loopsight and instrumentator always run)",
+    )
     args = parser.parse_args()
+    chosen = {v.strip() for v in args.variants.split(",")} | {"bare", "loopsight", "instrumentator"}
+    unknown = chosen - set(VARIANTS)
+    if unknown:
+        sys.exit(f"unknown variant {sorted(unknown)[0]!r}; choose from {', '.join(VARIANTS)}")
+    variants = tuple(v for v in VARIANTS if v in chosen)
     if args.in_process_only:
         with tempfile.TemporaryDirectory() as directory:
             Path(directory, "bench_app.py").write_text(textwrap.dedent(APP))
-            _report_in_process(directory, max(args.rounds, 5), args.in_process_requests)
+            _report_in_process(directory, max(args.rounds, 5), args.in_process_requests, variants)
         return
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install wrk")
-    results: dict[str, list[float]] = {v: [] for v in VARIANTS}
-    cpu: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    results: dict[str, list[float]] = {v: [] for v in variants}
+    cpu: dict[str, list[float]] = {v: [] for v in variants}
     with tempfile.TemporaryDirectory() as directory:
         Path(directory, "bench_app.py").write_text(textwrap.dedent(APP))
         for round_no in range(args.rounds):
             # Rotate the order so no variant always runs first (or last) in a round.
-            order = VARIANTS[round_no % len(VARIANTS) :] + VARIANTS[: round_no % len(VARIANTS)]
+            order = variants[round_no % len(variants) :] + variants[: round_no % len(variants)]
             for variant in order:
                 env = {"PYTHONPATH": directory, "BENCH_MODE": variant}
                 with UvicornServer("bench_app:app", env=env, health_path="/hello") as server:
@@ -225,7 +287,7 @@ def main() -> None:
         f"{'variant':15s} {'median req/s':>12s} {'ratio to bare':>14s} {'loss':>7s} "
         f"{'min CPU us/req':>14s} {'CPU ratio':>10s}"
     )
-    for variant in VARIANTS:
+    for variant in variants:
         ratio = median[variant] / bare
         cpu_ratio = cpu_median[variant] / cpu_median["bare"]
         print(
@@ -244,7 +306,7 @@ def main() -> None:
     print(f", ratio {extra / rival_cpu:.2f}" if rival_cpu > 0 else "")
     with tempfile.TemporaryDirectory() as directory:
         Path(directory, "bench_app.py").write_text(textwrap.dedent(APP))
-        _report_in_process(directory, max(args.rounds, 5), args.in_process_requests)
+        _report_in_process(directory, max(args.rounds, 5), args.in_process_requests, variants)
 
 
 if __name__ == "__main__":

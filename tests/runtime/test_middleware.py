@@ -82,6 +82,30 @@ async def test_timing_headers_and_route_template_labels(runtime: Runtime) -> Non
     assert ("/slow", "GET", "200") in keys
 
 
+async def test_requests_are_counted_in_flight_and_aggregated_in_bulk(runtime: Runtime) -> None:
+    seen: list[int] = []
+    app = FastAPI()
+
+    @app.get("/peek/{n}")
+    async def peek(n: int) -> dict[str, int]:
+        seen.append(runtime.in_flight())
+        await asyncio.sleep(0.01)  # so that the gathered requests overlap
+        return {"n": n}
+
+    wrapped = instrument(app, runtime=runtime, log_stalls=False)
+    async with client(wrapped) as c:
+        one = await c.get("/peek/1")
+        two = await asyncio.gather(*(c.get(f"/peek/{i}") for i in range(5)))
+    assert one.status_code == 200
+    assert [r.json()["n"] for r in two] == list(range(5))
+    assert seen[0] == 1
+    assert max(seen) >= 2  # the gathered requests overlap
+    rows = runtime.request_rows()  # a read folds in what the last tick left queued
+    assert len(runtime.finished) == 0
+    assert sum(rows[("/peek/{n}", "GET", "200")][:-1]) == 6  # bucket counts; the sum is last
+    assert runtime.in_flight() == 0
+
+
 async def test_headers_can_be_switched_off(runtime: Runtime) -> None:
     app = make_app(runtime, server_timing=False, process_time=False)
     async with client(app) as c:
@@ -101,6 +125,33 @@ async def test_stall_in_async_route_is_attributed_in_process(runtime: Runtime) -
     assert stall.culprit is not None
     assert stall.culprit.call == "time.sleep(0.08)"
     assert stall.culprit.function.endswith("slow")
+
+
+async def test_stall_in_a_streamed_body_is_attributed_to_its_route(runtime: Runtime) -> None:
+    # Starlette streams from an anyio child task: no middleware frame on its stack, so the
+    # request is found down the parent task's coroutines.
+    app = FastAPI()
+
+    @app.get("/feed/{name}")
+    async def feed(name: str) -> StreamingResponse:
+        async def chunks() -> Any:
+            yield b"a"
+            time.sleep(0.08)  # STALL-IN-STREAM
+            yield b"b"
+
+        return StreamingResponse(chunks())
+
+    wrapped = instrument(app, runtime=runtime, threshold_ms=20, log_stalls=False)
+    async with client(wrapped) as c:
+        r = await c.get("/feed/x")
+    assert r.content == b"ab"
+    await runtime.published()
+    [stall] = list(runtime.stalls)
+    assert (stall.activity.kind, stall.activity.route) == ("request", "/feed/{name}")
+    assert stall.activity.path == "/feed/x"
+    assert stall.culprit is not None
+    assert stall.culprit.function.endswith("chunks")
+    assert stall.culprit.call == "time.sleep(0.08)"
 
 
 async def test_errors_and_streaming_pass_through(runtime: Runtime) -> None:
@@ -147,7 +198,10 @@ async def test_bookkeeping_failures_never_reach_the_app(
     def broken(*args: Any) -> None:
         raise RuntimeError("loopsight bug")
 
-    monkeypatch.setattr(runtime, "record_request", broken)
+    class BrokenQueue(list[Any]):
+        append = broken
+
+    monkeypatch.setattr(runtime, "finished", BrokenQueue())
     monkeypatch.setattr(runtime, "stalled_until", broken)
     async with client(app) as c:
         r = await c.get("/items/5")

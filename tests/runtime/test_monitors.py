@@ -125,6 +125,21 @@ def test_label_sets_are_capped() -> None:
     assert counters.snapshot() == {("a",): [1.0, 1.0], (OTHER,): [1.0, 2.0]}
 
 
+def test_observe_many_equals_observing_one_by_one() -> None:
+    keys = [("/a", "GET", 200), ("/b", "GET", 500), ("/a", "GET", 200), ("/c", "PUT", 200)] * 3
+    values = [0.004, 0.2, 0.05, 3.0, 0.0, 0.1, 0.1, 99.0, 0.01, 0.011, 0.75, 0.005]
+    one, many = HistogramSet((0.01, 0.1, 1.0), max_series=2), HistogramSet((0.01, 0.1, 1.0), 2)
+    for key, value in zip(keys, values, strict=True):
+        one.observe(key, value)
+    many.observe_many(keys[:5], values[:5])
+    many.observe_many(keys[5:6], values[5:6])  # one series only: the summed path
+    many.observe_many(keys[6:], values[6:])
+    assert many.snapshot().keys() == one.snapshot().keys()
+    for key, row in one.snapshot().items():
+        assert many.snapshot()[key][:-1] == row[:-1]  # bucket counts, +Inf included
+        assert many.snapshot()[key][-1] == pytest.approx(row[-1])
+
+
 def test_quantile_and_route_summary() -> None:
     bounds = (0.01, 0.1, 1.0)
     assert quantile(bounds, [90, 5, 5, 0], 0.95) == 0.1

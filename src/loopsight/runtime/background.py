@@ -1,20 +1,20 @@
 """Background-task monitor: Starlette's ``BackgroundTask`` counted, timed, failures recorded.
 
 ``install()`` wraps ``BackgroundTask.__call__`` once per process (FastAPI's background tasks are
-Starlette's). While a task runs, the request's live activity names it, so a stall it causes is
-attributed to ``background <name>`` and not to the route that scheduled it.
+Starlette's). A stall a task causes is attributed to ``background <name>``, not to the route
+that scheduled it: the stall sampler finds :meth:`BackgroundMonitor.run`'s frame, and its
+``name``, on the stalled stack (see :mod:`loopsight.runtime.registry`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from loopsight.runtime.registry import Registry
+from loopsight.runtime.registry import BACKGROUND_CODES
 from loopsight.runtime.stats import REQUEST_BUCKETS, CounterSet, HistogramSet
 
 __all__ = ["BackgroundFailure", "BackgroundMonitor"]
@@ -42,8 +42,7 @@ def task_name(func: object) -> str:
 class BackgroundMonitor:
     """Counts and times background tasks; one instance per :class:`~loopsight.runtime.Runtime`."""
 
-    def __init__(self, registry: Registry, clock: Callable[[], float] = time.perf_counter):
-        self.registry = registry
+    def __init__(self, clock: Callable[[], float] = time.perf_counter):
         self.clock = clock
         self.outcomes = CounterSet(max_series=200)
         self.durations = HistogramSet(REQUEST_BUCKETS, max_series=200)
@@ -81,12 +80,7 @@ class BackgroundMonitor:
 
     async def run(self, task: Any, original: _Call) -> None:
         """Run one background task under observation."""
-        name = task_name(getattr(task, "func", task))
-        current = asyncio.current_task()
-        live = self.registry.live_for(current) if current is not None else None
-        previous = ""
-        if live is not None:
-            previous, live.background = live.background, name
+        name = task_name(getattr(task, "func", task))  # read by the stall sampler: keep the name
         self.running += 1
         start = self.clock()
         outcome = "failed"
@@ -100,5 +94,6 @@ class BackgroundMonitor:
             self.running -= 1
             self.outcomes.add((name, outcome))
             self.durations.observe((name,), self.clock() - start)
-            if live is not None:
-                live.background = previous
+
+
+BACKGROUND_CODES.add(BackgroundMonitor.run.__code__)

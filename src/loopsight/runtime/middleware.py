@@ -1,9 +1,12 @@
-"""The pure-ASGI middleware: registers each request with the watchdog and adds timing headers.
+"""The pure-ASGI middleware: times each request and adds its timing headers.
 
-Per request it does one dict insert and one delete (the registry), two clock reads, one
-aggregate update and, if enabled, appends ``Server-Timing`` and ``X-Process-Time`` to the
-response start. Bodies, streaming, websockets and lifespan pass through unchanged; errors in
-loopsight's own bookkeeping are swallowed, never raised into the app.
+Per HTTP request it reads the clock twice, bumps one counter and appends one tuple of plain
+values to the runtime's queue of finished requests, which the watchdog's tick folds into the
+aggregates in bulk; if enabled, it appends ``Server-Timing`` and ``X-Process-Time`` to the
+response start. It registers nothing for stall attribution: a stall sampler finds the request
+by this method's frame on the stalled stack (``REQUEST_CODES``). Bodies, streaming, websockets
+and lifespan pass through unchanged; errors in loopsight's own bookkeeping are swallowed, never
+raised into the app.
 """
 
 from __future__ import annotations
@@ -11,15 +14,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from bisect import bisect_left as _bisect_left
 from typing import TYPE_CHECKING
 
 from loopsight.runtime._types import ASGIApp, Message, Receive, Scope, Send
 from loopsight.runtime.core import Runtime, get_runtime
-from loopsight.runtime.registry import CURRENT_TASKS, LiveActivity
+from loopsight.runtime.registry import CURRENT_TASKS, REQUEST_CODES, LiveActivity
 from loopsight.runtime.watchdog import LoopWatch
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from loopsight.runtime.endpoints import Endpoints
 
 __all__ = ["LoopsightMiddleware"]
@@ -28,7 +32,6 @@ _log = logging.getLogger("loopsight")
 _get_running_loop = asyncio.get_running_loop
 _current_task = asyncio.current_task
 _get_ident = threading.get_ident
-_new_object = object.__new__
 
 
 class LoopsightMiddleware:
@@ -57,50 +60,29 @@ class LoopsightMiddleware:
         self._headers = server_timing or process_time
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind != "http":
-            if kind == "lifespan":
-                await self._lifespan(scope, receive, send)
-            elif kind == "websocket":
-                await self._passthrough(scope, receive, send, "websocket")
-            else:
-                await self.app(scope, receive, send)
+        # The stall sampler reads ``scope`` and ``start`` from this frame: keep those names.
+        if scope["type"] != "http":
+            await self._not_http(scope, receive, send)
             return
         if self._prefix is not None and scope.get("path", "").startswith(self._prefix):
             assert self.endpoints is not None
             if await self.endpoints.handle(scope, receive, send):
                 return
-
         rt = self.runtime
         watch = rt.watch
-        # The task serving this request, by one dict lookup: on the watched loop's thread, the
-        # task that loop is running is ours (a thread runs one loop at a time). Only a first
-        # request, or one on another loop, pays for asyncio.get_running_loop(), which costs a
-        # busy uvicorn worker more than everything else here (seen with py-spy).
-        task = None
-        if watch is not None and _get_ident() == watch.thread_id:
-            task = CURRENT_TASKS.get(watch.loop)
-        if task is None:
-            loop = _get_running_loop()
-            if loop is not rt.loop or watch is None:
-                watch = self._attach(loop)
-            task = CURRENT_TASKS.get(loop) or _current_task(loop)
-        key = id(task)
-        live_map = rt.registry.live
+        # Watched already? On the watched loop's thread, that loop is running a task (ours):
+        # two cheap reads, where asyncio.get_running_loop() costs a busy uvicorn worker more
+        # than everything else here (seen with py-spy).
+        if watch is None or _get_ident() != watch.thread_id or watch.loop not in CURRENT_TASKS:
+            watch = self._attach(_get_running_loop())
         clock = rt.clock
+        rt.started += 1
         start = clock()
-        # LiveActivity("request", scope, start) without the __init__ call (a second eval loop).
-        live = _new_object(LiveActivity)
-        live.kind = "request"
-        live.scope = scope
-        live.start = start
-        live.background = ""
-        live.done = False
-        previous = live_map.get(key)
-        live_map[key] = live
         status = 0
 
-        # Two closures rather than one with a branch: this runs once per response message.
+        # Plain functions returning send's awaitable: no coroutine of our own per message.
+        # Two of them rather than one with a branch: this runs once per response message.
+        send_wrapper: Send
         if self._headers:
             # LoopWatch.stalled_until(start), inlined (a Python call costs more than its body).
             stalled_at_start = 0.0
@@ -112,11 +94,11 @@ class LoopsightMiddleware:
             server_timing = self.server_timing
             process_time = self.process_time
 
-            async def send_wrapper(message: Message) -> None:
+            def send_wrapper(message: Message) -> Awaitable[None]:
                 nonlocal status
                 if message["type"] == "http.response.start":
                     status = message["status"]
-                    # _timed, inlined: a method call per response costs more than its body.
+                    # A method call per response costs more than this body: inlined.
                     try:
                         now = clock()
                         total = now - start
@@ -139,15 +121,15 @@ class LoopsightMiddleware:
                         message["headers"] = headers
                     except Exception:
                         _log.debug("loopsight could not add timing headers", exc_info=True)
-                await send(message)
+                return send(message)
 
         else:
 
-            async def send_wrapper(message: Message) -> None:
+            def send_wrapper(message: Message) -> Awaitable[None]:
                 nonlocal status
                 if message["type"] == "http.response.start":
                     status = message["status"]
-                await send(message)
+                return send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
@@ -155,33 +137,25 @@ class LoopsightMiddleware:
             status = status or 500
             raise
         finally:
-            end = clock()
-            live.done = True
-            if previous is None:
-                live_map.pop(key, None)
-            else:
-                live_map[key] = previous
             try:
-                # Aggregated by route identity (routes are not hashable), resolved to the
-                # route template only when exported.
-                # A plain ASGI app mounted under FastAPI has an endpoint but no route.
+                # The route's id, not the scope: a queued scope would keep the app's objects
+                # reachable from young objects and make every garbage collection dearer.
                 route = scope.get("route") or scope.get("endpoint")
                 route_id = id(route)
                 if route_id not in rt.routes:
                     rt.remember_route(route_id, route, scope)
-                method = scope.get("method")
-                # HistogramSet.observe, inlined: this is the hottest line loopsight has.
-                requests = rt.requests
-                row = requests.series.get((route_id, method, status))
-                if row is None:
-                    requests.observe((route_id, method, status), end - start)
-                else:
-                    row[_bisect_left(requests.bounds, end - start)] += 1
-                    row[-1] += end - start
-                if rt.trace_requests:
-                    rt.recent.append((start, end, method, route_id, status))
+                rt.finished.append((route_id, scope.get("method"), status, start, clock()))
             except Exception:  # bookkeeping must never break the app
                 _log.debug("loopsight could not record a request", exc_info=True)
+
+    async def _not_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(scope, receive, send)
+        elif kind == "websocket":
+            await self._passthrough(scope, receive, send, "websocket")
+        else:
+            await self.app(scope, receive, send)
 
     def _attach(self, loop: asyncio.AbstractEventLoop) -> LoopWatch | None:
         try:
@@ -233,3 +207,6 @@ class LoopsightMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             rt.registry.live.pop(key, None)
+
+
+REQUEST_CODES.add(LoopsightMiddleware.__call__.__code__)

@@ -1,22 +1,30 @@
-"""Which request, background task or lifespan phase each running task is serving.
+"""Which request, background task or lifespan phase the stalled code was serving.
 
-The middleware writes (on the loop thread: one dict insert and one delete per request); the
-watchdog's sampler reads (a signal handler on the loop thread, or the monitor thread), and
-only ever with single ``dict.get`` calls, which are atomic under the GIL. Tasks are keyed by
-``id(task)``: an entry lives no longer than its task.
+HTTP requests cost nothing here: the watchdog's sampler, which only runs during a stall, finds
+the request by walking the stalled stack up to the middleware's own frame and reading its
+``scope``; a Starlette background task is found the same way, by the monitor's frame below it.
+A child task (a streamed response, ``BaseHTTPMiddleware``'s ``call_next``) has no such frame;
+its anyio parent task's coroutine chain has.
+
+Lifespan and websocket tasks, a few per process, are registered instead: the middleware writes
+``live[id(task)]`` on the loop thread, the sampler reads it with one ``dict.get`` (atomic under
+the GIL). An entry lives no longer than its task.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from types import CodeType, FrameType
 from typing import Any
 
 from loopsight.runtime._types import Scope
 from loopsight.runtime.records import Activity
 
 __all__ = [
+    "BACKGROUND_CODES",
     "CURRENT_TASKS",
+    "REQUEST_CODES",
     "LiveActivity",
     "Registry",
     "current_task_of",
@@ -29,6 +37,13 @@ __all__ = [
 # that knows no task (not ``getattr(...) or {}``: the real dict is empty at import time).
 _found = getattr(asyncio.tasks, "_current_tasks", None)
 CURRENT_TASKS: dict[Any, Any] = _found if isinstance(_found, dict) else {}
+
+# Code objects whose frames mark a request (locals ``scope`` and ``start``: the middleware's
+# ``__call__``) or a background task (local ``name``: the background monitor's ``run``). Their
+# modules add them at import; this module imports neither.
+REQUEST_CODES: set[CodeType] = set()
+BACKGROUND_CODES: set[CodeType] = set()
+_MAX_DEPTH = 512  # frames walked up from a stalled frame, coroutines down from a parent task
 
 
 def current_task_of(loop: asyncio.AbstractEventLoop) -> asyncio.Task[Any] | None:
@@ -77,14 +92,30 @@ def route_template(scope: Scope) -> str:
 class LiveActivity:
     """A request or phase in progress, shared by the middleware and the stall sampler."""
 
-    __slots__ = ("background", "done", "kind", "scope", "start")
+    __slots__ = ("background", "done", "kind", "scope", "start", "task")
 
-    def __init__(self, kind: str, scope: Scope, start: float) -> None:
+    def __init__(
+        self,
+        kind: str,
+        scope: Scope,
+        start: float,
+        *,
+        background: str = "",
+        task: asyncio.Task[Any] | None = None,
+    ) -> None:
         self.kind = kind
         self.scope = scope
         self.start = start
-        self.background = ""
+        self.background = background
         self.done = False
+        # For a request found on the stack: it is over when its task is (uvicorn and the
+        # like run each request in its own task).
+        self.task = task
+
+    def finished(self) -> bool:
+        """True once the request or phase is over, as far as can be told."""
+        task = self.task
+        return self.done or (task is not None and task.done())
 
     def snapshot(self) -> Activity:
         """A frozen copy, with the route template as known at this instant."""
@@ -117,24 +148,32 @@ class Registry:
     def __init__(self) -> None:
         self.live: dict[int, LiveActivity] = {}
 
-    def find(self, task: asyncio.Task[Any] | None) -> tuple[Activity, LiveActivity | None]:
-        """Describe what ``task`` is doing; child tasks inherit their anyio parent's activity."""
+    def find(
+        self, task: asyncio.Task[Any] | None, frame: FrameType | None = None
+    ) -> tuple[Activity, LiveActivity | None]:
+        """Describe what ``task``, stalled in ``frame``, is doing.
+
+        A registered task (lifespan, websocket) first; then the request whose middleware frame
+        is on the stack; then, for a child task, what its anyio parent task is doing.
+        """
+        live = self.live.get(id(task)) if task is not None else None
+        background = ""
+        if live is None and frame is not None:
+            live, background = _from_frames(frame, task)
+        if live is None and task is not None:
+            live = self._from_parents(task)
+            if live is not None and background and live.kind == "request":
+                live.background = background  # a fresh object: a background task in a child
+        if live is not None:
+            return live.snapshot(), live
         if task is None:
             return Activity(kind="callback"), None
-        live = self.live_for(task)
-        if live is None:
-            return _describe_task(task), None
-        return live.snapshot(), live
+        return _describe_task(task), None
 
-    def live_for(self, task: asyncio.Task[Any]) -> LiveActivity | None:
-        """The live activity of ``task``, or of the nearest anyio parent task that has one.
-
-        Starlette streams responses and FastAPI runs background tasks in anyio child tasks;
-        anyio records each child's parent task id, which is exactly our registry key.
-        """
-        live = self.live.get(id(task))
-        if live is not None:
-            return live
+    def _from_parents(self, task: asyncio.Task[Any]) -> LiveActivity | None:
+        """What the nearest anyio parent task is doing, registered or serving a request
+        (Starlette streams responses, and ``BaseHTTPMiddleware`` runs the rest of the app, in
+        anyio child tasks; anyio records each child's parent task id)."""
         module = sys.modules.get("anyio._backends._asyncio")
         states = getattr(module, "_task_states", None)
         if states is None:
@@ -148,13 +187,57 @@ class Registry:
                 live = self.live.get(parent_id)
                 if live is not None:
                     return live
-                # Rare: a grandchild. Find the parent task to read its own parent.
                 parent = next((t for t in list(states.keys()) if id(t) == parent_id), None)
-                state = states.get(parent) if parent is not None else None
+                if parent is None:
+                    return None
+                live = _from_coroutines(parent)
+                if live is not None:
+                    return live
+                state = states.get(parent)  # a grandchild: ask the parent's parent
         except Exception:  # internals of another anyio version; attribution is best effort
             return None
         return None
 
-    def in_flight(self) -> int:
-        """How many HTTP requests are being served (including their background phase)."""
-        return sum(1 for a in list(self.live.values()) if a.kind == "request")
+
+def _request(
+    local: dict[str, Any], background: str, task: asyncio.Task[Any] | None
+) -> LiveActivity | None:
+    scope = local.get("scope")
+    start = local.get("start")
+    if not isinstance(scope, dict) or not isinstance(start, float):
+        return None  # interrupted before it read its clock
+    return LiveActivity("request", scope, start, background=background, task=task)
+
+
+def _from_frames(
+    frame: FrameType, task: asyncio.Task[Any] | None
+) -> tuple[LiveActivity | None, str]:
+    """Walk up from ``frame`` to the innermost request frame; also return the name of the
+    background task whose frame is on the way (found even when the request is not: a child
+    task that runs a background task)."""
+    background = ""
+    current: FrameType | None = frame
+    for _ in range(_MAX_DEPTH):
+        if current is None:
+            break
+        code = current.f_code
+        if code in REQUEST_CODES:
+            return _request(current.f_locals, background, task), background
+        if not background and code in BACKGROUND_CODES:
+            background = str(current.f_locals.get("name", ""))
+        current = current.f_back
+    return None, background
+
+
+def _from_coroutines(task: asyncio.Task[Any]) -> LiveActivity | None:
+    """Walk down the coroutines a suspended ``task`` awaits (``cr_await``; its frames are not
+    linked by ``f_back`` while it waits) to a request frame."""
+    coro: Any = task.get_coro()
+    for _ in range(_MAX_DEPTH):
+        frame = getattr(coro, "cr_frame", None)
+        if frame is None:
+            return None
+        if frame.f_code in REQUEST_CODES:
+            return _request(frame.f_locals, "", task)
+        coro = getattr(coro, "cr_await", None)
+    return None

@@ -7,8 +7,9 @@ Readers on other threads copy with ``list(...)``/``dict(...)``, atomic under the
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from itertools import compress
 from typing import Any
 
 __all__ = [
@@ -65,6 +66,33 @@ class HistogramSet:
             row = _new_row(self.series, key, self.max_series, len(self.bounds) + 2)
         row[bisect_left(self.bounds, value)] += 1
         row[-1] += value
+
+    def observe_many(self, keys: Sequence[tuple[Any, ...]], values: Sequence[float]) -> None:
+        """``observe(key, value)`` for each pair, with the per-pair work done in C.
+
+        Each key's values are sorted; a bound's count is then one ``bisect`` in them.
+        """
+        series, bounds, width = self.series, self.bounds, len(self.bounds) + 2
+        distinct = list(dict.fromkeys(keys))  # in order of appearance, as observe() would fold
+        groups: dict[tuple[Any, ...], list[float]]
+        if len(distinct) == 1:
+            groups = {distinct[0]: list(values)}
+        elif len(distinct) <= 8:
+            groups = {k: list(compress(values, map(k.__eq__, keys))) for k in distinct}
+        else:
+            groups = {k: [] for k in distinct}
+            for key, value in zip(keys, values, strict=True):
+                groups[key].append(value)
+        for key, group in groups.items():
+            row = series.get(key) or _new_row(series, key, self.max_series, width)
+            group.sort()
+            below = 0
+            for i, bound in enumerate(bounds):
+                upto = bisect_right(group, bound)  # values <= bound: this bucket and lower
+                row[i] += upto - below
+                below = upto
+            row[-2] += len(group) - below
+            row[-1] += sum(group)
 
     def snapshot(self) -> dict[tuple[Any, ...], list[float]]:
         """A consistent-enough copy for exporters."""

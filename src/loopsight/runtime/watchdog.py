@@ -323,7 +323,7 @@ class Watchdog:
             samples = watch.samples
             if len(samples) < _MAX_SAMPLES:
                 task = CURRENT_TASKS.get(watch.loop)
-                activity, live = self.registry.find(task)
+                activity, live = self.registry.find(task, frame)
                 stack, culprit = read_stack(frame)
                 samples.append(Sample(now, activity, stack, culprit, live))
             self._arm(self._sample_delay(len(samples)))
@@ -404,7 +404,7 @@ class Watchdog:
         """Read the loop thread's stack and the task it is running, right now."""
         task = current_task_of(watch.loop)
         frame = current_frame_of(watch.thread_id)
-        activity, live = self.registry.find(task)
+        activity, live = self.registry.find(task, frame)
         stack, culprit = read_stack(frame)
         return Sample(self.clock(), activity, stack, culprit, live)
 
@@ -462,7 +462,7 @@ class Watchdog:
         keep: list[tuple[float, Stall, LiveActivity]] = []
         for deadline, stall, live in self._waiting:
             snap = live.snapshot()
-            if snap.route or live.done or now >= deadline:
+            if snap.route or live.finished() or now >= deadline:
                 stall.activity = Activity(
                     kind=stall.activity.kind,
                     method=stall.activity.method,

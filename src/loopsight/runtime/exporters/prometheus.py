@@ -139,7 +139,7 @@ class PrometheusExporter:
             if saturations > self._seen_saturations:
                 self.pool_saturations.inc(saturations - self._seen_saturations)
                 self._seen_saturations = saturations
-            self.in_flight.set(rt.registry.in_flight())
+            self.in_flight.set(rt.in_flight())
             self.bg_running.set(rt.background.running)
             pool = rt.pool.last
             if pool is not None:
