@@ -7,9 +7,10 @@ valgrind's callgrind, for the same apps (it imports `runtime_overhead.APP` and `
 count is repeatable whatever else the machine is doing.
 
 Each variant is served by one uvicorn worker running under callgrind. After a warm-up, the
-counters are zeroed, the server is loaded with a fixed number of keep-alive requests from
-loopsight's own driver (then, for loopsight, its metrics are scraped once, which folds the
-queued requests into the aggregates as its tick would), and the counters are dumped.
+counters are zeroed, the server is loaded with N keep-alive requests from loopsight's own
+driver (then, for loopsight, its metrics are scraped once, which folds the queued requests into
+the aggregates as its tick would), and the counters are dumped; then the same with 2N requests.
+The difference, divided by N, is the cost of a request, start-up and the scrape cancelled out.
 
 Work that runs on a timer (the watchdog's 10 ms heartbeat and 0.1 s tick) is kept out of that
 count: under valgrind a second holds ~50 times fewer requests, so it would weigh ~50 times too
@@ -85,31 +86,40 @@ class _CallgrindServer(UvicornServer):
                        capture_output=True)  # fmt: skip
 
 
-def _measure(directory: str, variant: str, requests: int, connections: int) -> tuple[int, float]:
-    """Return (instructions for ``requests`` requests, instructions per idle second)."""
+def _count(server: _CallgrindServer, variant: str, url: str, n: int, connections: int) -> int:
+    """Instructions for ``n`` requests (and, for loopsight, one metrics scrape after them)."""
+    server.zero()
+    result = run_load_sync(LoadConfig(url, n=n, c=connections, timeout=120))
+    failed = result.summary().failed
+    if failed or result.aborted:
+        raise RuntimeError(f"{variant}: {failed} failed requests {result.aborted or ''}")
+    if variant in LOOPSIGHT:  # fold the queued requests into the metrics, as a tick would
+        metrics = f"{server.url}/_loopsight/metrics?token=bench-token"
+        with urllib.request.urlopen(metrics, timeout=120) as response:
+            response.read()
+    return server.dump(f"{variant}-{n}")
+
+
+def _measure(directory: str, variant: str, requests: int, connections: int) -> tuple[float, float]:
+    """Return (instructions per request, timer instructions per idle second)."""
     base = {"PYTHONPATH": directory, "BENCH_MODE": variant, "BENCH_THRESHOLD_MS": "60000"}
     out = Path(directory, f"cg-{variant}")
     with _CallgrindServer(out, env={**base, "BENCH_TIMERS": "off"}) as server:
         url = f"{server.url}/hello"
         run_load_sync(LoadConfig(url, n=max(200, requests // 5), c=connections, timeout=120))
-        server.zero()
-        result = run_load_sync(LoadConfig(url, n=requests, c=connections, timeout=120))
-        if variant in LOOPSIGHT:  # fold the queued requests into the metrics, as a tick would
-            metrics = f"{server.url}/_loopsight/metrics?token=bench-token"
-            with urllib.request.urlopen(metrics, timeout=120) as response:
-                response.read()
-        loaded = server.dump("load")
-        failed = result.summary().failed
-        if failed or result.aborted:
-            raise RuntimeError(f"{variant}: {failed} failed requests {result.aborted or ''}")
+        # Two runs of different lengths, each ending with a scrape: the difference is the
+        # cost of the extra requests alone.
+        short = _count(server, variant, url, requests, connections)
+        long = _count(server, variant, url, 2 * requests, connections)
+    per_request = (long - short) / requests
     if variant not in LOOPSIGHT:
-        return loaded, 0.0
+        return per_request, 0.0
     with _CallgrindServer(out, env=base) as server:  # timers on, no requests
         server.zero()
         started = time.monotonic()
         time.sleep(IDLE_SECONDS)
         idle = server.dump("idle")
-        return loaded, idle / (time.monotonic() - started)
+        return per_request, idle / (time.monotonic() - started)
 
 
 def main() -> None:
@@ -131,9 +141,9 @@ def main() -> None:
         Path(directory, "bench_app.py").write_text(textwrap.dedent(APP))
         for variant in variants:
             loaded, timers = _measure(directory, variant, args.requests, args.connections)
-            per_request[variant] = loaded / args.requests + timers / args.rps
+            per_request[variant] = loaded + timers / args.rps
             print(
-                f"{variant:15s} {loaded / args.requests:10.0f} instructions/request under load; "
+                f"{variant:15s} {loaded:10.0f} instructions/request under load; "
                 f"timers {timers:10.0f} instructions/s",
                 flush=True,
             )

@@ -195,18 +195,32 @@ async def test_bookkeeping_failures_never_reach_the_app(
 ) -> None:
     app = make_app(runtime)
 
-    def broken(*args: Any) -> None:
-        raise RuntimeError("loopsight bug")
-
     class BrokenQueue(list[Any]):
-        append = broken
+        def append(self, item: Any) -> None:
+            raise RuntimeError("loopsight bug")
 
     monkeypatch.setattr(runtime, "finished", BrokenQueue())
-    monkeypatch.setattr(runtime, "stalled_until", broken)
     async with client(app) as c:
         r = await c.get("/items/5")
     assert r.status_code == 200
     assert r.json() == {"id": 5}
+    assert "server-timing" in r.headers  # only the recording failed
+
+    real, calls = runtime.clock, 0
+
+    def clock_that_breaks_after_the_start() -> float:
+        nonlocal calls
+        calls += 1
+        if calls > 1:  # at the response start (the headers) and at the end (the record)
+            raise RuntimeError("loopsight bug")
+        return real()
+
+    monkeypatch.setattr(runtime, "clock", clock_that_breaks_after_the_start)
+    async with client(app) as c:
+        r = await c.get("/items/6")
+    assert r.status_code == 200
+    assert r.json() == {"id": 6}
+    assert calls == 3
     assert "server-timing" not in r.headers  # the header step failed and was skipped
 
 

@@ -175,8 +175,9 @@ class Runtime:
             count = len(queue)
             if not count:
                 return
+            # count pops: the middleware may append meanwhile.
             popleft = queue.popleft
-            batch = [popleft() for _ in range(count)]  # the middleware may append meanwhile
+            batch = [popleft() for _ in range(count)]
             self.flushed += count
             try:
                 self._aggregate(batch)
