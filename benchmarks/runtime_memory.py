@@ -11,12 +11,14 @@ Goal: RSS growth after warm-up < 10 MB. Needs wrk (apt-get install wrk).
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import textwrap
+import urllib.request
 from pathlib import Path
 
 from loopsight.server import UvicornServer
@@ -68,6 +70,15 @@ def _rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
+MAX_STALLS = 1000  # Runtime(max_stalls=...) default
+
+
+def _stall_count(base: str) -> int:
+    url = f"{base}/_loopsight/stalls?token=bench-token"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return min(int(json.load(response)["stall_count"]), MAX_STALLS)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=1_000_000)
@@ -86,7 +97,9 @@ def main() -> None:
             assert server.pid is not None
             done = 0
             baseline: int | None = None
-            print(f"{'requests':>10s} {'RSS MiB':>8s} {'growth MiB':>11s}", flush=True)
+            print(
+                f"{'requests':>10s} {'RSS MiB':>8s} {'growth MiB':>11s} {'stalls':>7s}", flush=True
+            )
             while done < args.requests:
                 out = subprocess.run(
                     ["wrk", "-t1", f"-c{args.connections}", f"-d{args.chunk:g}s",
@@ -101,9 +114,11 @@ def main() -> None:
                 if baseline is None and done >= args.warmup:
                     baseline = rss
                 growth = (rss - baseline) / 1024 if baseline is not None else 0.0
-                print(f"{done:10d} {rss / 1024:8.1f} {growth:11.1f}", flush=True)
+                stalls = _stall_count(server.url)
+                print(f"{done:10d} {rss / 1024:8.1f} {growth:11.1f} {stalls:7d}", flush=True)
     assert baseline is not None
     print(f"\nRSS growth after {args.warmup} warm-up requests: {growth:.1f} MiB (goal < 10 MB)")
+    print(f"stalls kept: {stalls} (the ring buffer keeps {MAX_STALLS}; it grows until full)")
 
 
 if __name__ == "__main__":
