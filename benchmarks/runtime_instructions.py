@@ -31,6 +31,7 @@ Needs valgrind (apt-get install valgrind) and the packages runtime_overhead.py n
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -102,7 +103,9 @@ def _count(server: _CallgrindServer, variant: str, url: str, n: int, connections
 
 def _measure(directory: str, variant: str, requests: int, connections: int) -> tuple[float, float]:
     """Return (instructions per request, timer instructions per idle second)."""
-    base = {"PYTHONPATH": directory, "BENCH_MODE": variant, "BENCH_THRESHOLD_MS": "60000"}
+    # Our PYTHONPATH after the app's: point it at another checkout's src/ to count that one.
+    path = os.pathsep.join(p for p in (directory, os.environ.get("PYTHONPATH", "")) if p)
+    base = {"PYTHONPATH": path, "BENCH_MODE": variant, "BENCH_THRESHOLD_MS": "60000"}
     out = Path(directory, f"cg-{variant}")
     with _CallgrindServer(out, env={**base, "BENCH_TIMERS": "off"}) as server:
         url = f"{server.url}/hello"
