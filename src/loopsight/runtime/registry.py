@@ -92,7 +92,7 @@ def route_template(scope: Scope) -> str:
 class LiveActivity:
     """A request or phase in progress, shared by the middleware and the stall sampler."""
 
-    __slots__ = ("background", "done", "kind", "scope", "start", "task")
+    __slots__ = ("background", "kind", "scope", "start", "task")
 
     def __init__(
         self,
@@ -107,15 +107,14 @@ class LiveActivity:
         self.scope = scope
         self.start = start
         self.background = background
-        self.done = False
         # For a request found on the stack: it is over when its task is (uvicorn and the
         # like run each request in its own task).
         self.task = task
 
     def finished(self) -> bool:
-        """True once the request or phase is over, as far as can be told."""
+        """True once the request's task is over; ``False`` when that cannot be told."""
         task = self.task
-        return self.done or (task is not None and task.done())
+        return task is not None and task.done()
 
     def snapshot(self) -> Activity:
         """A frozen copy, with the route template as known at this instant."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from itertools import compress
 from typing import Any
 
 __all__ = [
@@ -73,14 +72,11 @@ class HistogramSet:
         Each key's values are sorted; a bound's count is then one ``bisect`` in them.
         """
         series, bounds, width = self.series, self.bounds, len(self.bounds) + 2
-        distinct = list(dict.fromkeys(keys))  # in order of appearance, as observe() would fold
-        groups: dict[tuple[Any, ...], list[float]]
-        if len(distinct) == 1:
-            groups = {distinct[0]: list(values)}
-        elif len(distinct) <= 8:
-            groups = {k: list(compress(values, map(k.__eq__, keys))) for k in distinct}
+        # In order of appearance, as observe() would fold them past the cap.
+        groups: dict[tuple[Any, ...], list[float]] = {key: [] for key in keys}
+        if len(groups) == 1:  # the usual batch: one route under load
+            groups[keys[0]] = list(values)
         else:
-            groups = {k: [] for k in distinct}
             for key, value in zip(keys, values, strict=True):
                 groups[key].append(value)
         for key, group in groups.items():

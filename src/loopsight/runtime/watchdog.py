@@ -37,7 +37,7 @@ from typing import Any
 
 from loopsight.runtime.frames import current_frame_of, read_stack
 from loopsight.runtime.records import Activity, Culprit, Stall
-from loopsight.runtime.registry import CURRENT_TASKS, LiveActivity, Registry, current_task_of
+from loopsight.runtime.registry import LiveActivity, Registry, current_task_of
 from loopsight.runtime.stats import LAG_BUCKETS
 
 __all__ = ["SAMPLERS", "Clock", "LoopWatch", "Sample", "Watchdog"]
@@ -98,6 +98,12 @@ class LoopWatch:
         self._sched_fd: int | None = None
         self.baseline_wait: float | None = None
         # Full collections so far, read by the monitor thread while the loop is healthy.
+        self.baseline_gc = _full_collections()
+
+    def take_baselines(self) -> None:
+        """Note the run-queue wait and full collections so far: call while the loop is healthy,
+        so that a stall's share of each is what grew since."""
+        self.baseline_wait = self.run_queue_wait()
         self.baseline_gc = _full_collections()
 
     def run_queue_wait(self) -> float | None:
@@ -304,8 +310,7 @@ class Watchdog:
                 self._publish_finished(watch, samples)
             else:
                 watch.samples.clear()  # taken while overdue, but under the threshold
-                watch.baseline_wait = watch.run_queue_wait()
-                watch.baseline_gc = _full_collections()
+                watch.take_baselines()
             if self._thread is None:  # else the monitor thread runs the tick
                 self._tick(now)
         except Exception:  # the heartbeat must go on; one lost tick or stall at worst
@@ -322,8 +327,7 @@ class Watchdog:
                 return  # a beat ran meanwhile, or the loop stopped: nothing is stalled
             samples = watch.samples
             if len(samples) < _MAX_SAMPLES:
-                task = CURRENT_TASKS.get(watch.loop)
-                activity, live = self.registry.find(task, frame)
+                activity, live = self.registry.find(current_task_of(watch.loop), frame)
                 stack, culprit = read_stack(frame)
                 samples.append(Sample(now, activity, stack, culprit, live))
             self._arm(self._sample_delay(len(samples)))
@@ -389,9 +393,7 @@ class Watchdog:
                 self._publish_finished(watch, self._sample_until_resumed(watch))
             else:
                 self._publish_finished(watch, watch.samples)  # empty unless signal mode
-                # The baselines are taken while the loop is healthy, i.e. before any stall.
-                watch.baseline_wait = watch.run_queue_wait()
-                watch.baseline_gc = _full_collections()
+                watch.take_baselines()
         self._tick(now)
 
     def _tick(self, now: float) -> None:
