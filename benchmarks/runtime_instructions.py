@@ -44,7 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from runtime_overhead import APP, VARIANTS
+from runtime_overhead import APP, VARIANTS, parse_variants
 
 from loopsight.load import LoadConfig, run_load_sync
 from loopsight.server import UvicornServer
@@ -134,11 +134,7 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         sys.exit("valgrind not found: apt-get install valgrind")
-    chosen = {v.strip() for v in args.variants.split(",")} | {"bare"}
-    unknown = chosen - set(VARIANTS)
-    if unknown:
-        sys.exit(f"unknown variant {sorted(unknown)[0]!r}; choose from {', '.join(VARIANTS)}")
-    variants = [v for v in VARIANTS if v in chosen]
+    variants = parse_variants(args.variants, {"bare"})
     per_request: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as directory:
         Path(directory, "bench_app.py").write_text(textwrap.dedent(APP))
