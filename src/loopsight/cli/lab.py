@@ -194,4 +194,4 @@ def _report(
             fail(f"cannot write guide {guide}: {exc.strerror}")
         written.append(guide)
     written += [out / run.trace for run in result.runs if run.trace]
-    console.print("wrote " + ", ".join(str(path) for path in written), soft_wrap=True)
+    console.print("wrote " + ", ".join(str(path) for path in written), highlight=False)

@@ -45,6 +45,7 @@ def render_console(lab: LabRun, console: Console, *, wide: bool = False) -> None
         _print_at(console, full, natural)
     else:
         console.print(_table(lab, SUMMARY_COLUMNS, title))
+        console.print()
         console.print(_table(lab, DETAIL_COLUMNS, "latency (s) and what loopsight saw"))
     if lab.request_cost_s:
         console.print(f"model includes {cost_note(lab)}", highlight=False)

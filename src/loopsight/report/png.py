@@ -152,7 +152,7 @@ def _timeline(ax: Axes, runs: Sequence[ScenarioRun], *, close_up: bool) -> None:
         ax.set_title(
             "requests completed over time (dotted: the seed's total)", fontsize=9, loc="left"
         )
-        ax.legend(loc="lower right", fontsize=7)
+        ax.legend(loc="upper left", fontsize=7)
     else:
         ax.set_xlim(0, 1.05 * horizon)
         ax.set_title("the same, to the end of case 2", fontsize=8, loc="left")
