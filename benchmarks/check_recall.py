@@ -46,32 +46,115 @@ _MARK = "# loopsight-recall: injected"
 
 @dataclass(frozen=True)
 class Sink:
-    """One kind of blocking call: the modules it needs and its lines (the last one blocks)."""
+    """One kind of blocking call: the names it uses, as (module, attribute), and its lines.
+
+    A line names what it uses by placeholder (``{sleep}``), filled in by the import style.
+    """
 
     kind: str
-    imports: tuple[str, ...]
+    names: tuple[tuple[str, str, str], ...]
     lines: tuple[str, ...]
+    # Module-level lines after the imports (a global client), and the names they bind.
+    setup: tuple[str, ...] = ()
+    binds: frozenset[str] = frozenset()
+
+    def render(self, style: str) -> tuple[list[str], list[str], set[str]]:
+        """Module header (imports, then setup), helper lines, and the names the header binds."""
+        imports: list[str] = []
+        refs: dict[str, str] = {}
+        bound: set[str] = set()
+        for key, module, attribute in self.names:
+            if style == "module":
+                line, ref, name = f"import {module}", f"{module}.{attribute}", module.split(".")[0]
+            elif style == "alias":
+                alias = "_recall_" + module.replace(".", "_")
+                line, ref, name = f"import {module} as {alias}", f"{alias}.{attribute}", alias
+            else:
+                line, ref, name = f"from {module} import {attribute}", attribute, attribute
+            refs[key] = ref
+            bound.add(name)
+            if line not in imports:
+                imports.append(line)
+        header = imports + [line.format(**refs) for line in self.setup]
+        return header, [line.format(**refs) for line in self.lines], bound | self.binds
 
 
 SINKS = (
-    Sink("sleep", ("time",), ("time.sleep(0.25)",)),
-    Sink("http", ("requests",), ('requests.get("http://127.0.0.1:9/health", timeout=5)',)),
+    Sink("sleep", (("sleep", "time", "sleep"),), ("{sleep}(0.25)",)),
+    Sink(
+        "http",
+        (("get", "requests", "get"),),
+        ('{get}("http://127.0.0.1:9/health", timeout=5)',),
+    ),
     Sink(
         "sqlite3",
-        ("sqlite3",),
-        ('sqlite3.connect("recall.db").execute("select 1").fetchall()',),
+        (("connect", "sqlite3", "connect"),),
+        ('{connect}("recall.db").execute("select 1").fetchall()',),
     ),
     Sink(
         "sqlalchemy",
-        ("sqlalchemy", "sqlalchemy.orm"),
         (
-            'session = sqlalchemy.orm.Session(sqlalchemy.create_engine("sqlite://"))',
-            'session.execute(sqlalchemy.text("select 1")).all()',
+            ("Session", "sqlalchemy.orm", "Session"),
+            ("engine", "sqlalchemy", "create_engine"),
+            ("text", "sqlalchemy", "text"),
+        ),
+        (
+            'session = {Session}({engine}("sqlite://"))',
+            'session.execute({text}("select 1")).all()',
         ),
     ),
-    Sink("file", (), ('open("recall.txt").read()',)),
-    Sink("subprocess", ("subprocess",), ('subprocess.run(["true"], check=False)',)),
+    Sink("open", (), ('open("recall.txt").read()',)),
+    Sink("pathlib", (("Path", "pathlib", "Path"),), ('{Path}("recall.txt").read_text()',)),
+    Sink("subprocess", (("run", "subprocess", "run"),), ('{run}(["true"], check=False)',)),
+    # Forms that need the value's type followed: a client held in a module global, chosen
+    # with `or`, returned by a factory; a sync ORM query; a sync cloud SDK call.
+    Sink(
+        "redis global",
+        (("Redis", "redis", "Redis"),),
+        ('_recall_redis_client.get("recall")',),
+        ('_recall_redis_client = {Redis}(host="127.0.0.1")',),
+        frozenset({"_recall_redis_client"}),
+    ),
+    Sink(
+        "http client via or",
+        (("Client", "httpx", "Client"),),
+        ("client = None or {Client}()", 'client.get("http://127.0.0.1:9/health")'),
+    ),
+    Sink(
+        "http client from a factory",
+        (("Client", "httpx", "Client"),),
+        ('_recall_make_client().get("http://127.0.0.1:9/health")',),
+        ("", "", "def _recall_make_client():", "    return {Client}(timeout=5)"),
+        frozenset({"_recall_make_client"}),
+    ),
+    Sink(
+        "sqlalchemy query",
+        (("Session", "sqlalchemy.orm", "Session"), ("engine", "sqlalchemy", "create_engine")),
+        (
+            'with {Session}({engine}("sqlite://")) as session:',
+            "    session.query(object).all()",
+        ),
+    ),
+    Sink(
+        "boto3",
+        (("client", "boto3", "client"),),
+        ('{client}("s3").get_object(Bucket="recall", Key="recall")',),
+    ),
 )
+STYLES = ("module", "alias", "from")
+PLACES = ("same module", "sibling, absolute import", "sibling, relative import")
+SHAPES = ("functions", "methods")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one bug is written: sink, chain depth, import style, where the chain lives, shape."""
+
+    sink: Sink
+    depth: int
+    style: str
+    place: str
+    shape: str
 
 
 @dataclass(frozen=True)
@@ -94,6 +177,10 @@ class Injection:
     mode: str
     depth: int
     sink: str
+    style: str
+    place: str
+    shape: str
+    sink_path: str
     lines: tuple[int, ...]
 
 
@@ -159,24 +246,76 @@ def _direct_calls(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]
     return names
 
 
+Helper = tuple[Path, ast.FunctionDef]
+
+
+class Modules:
+    """The parsed modules of one tree, and the sync helpers each module can call by name."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._trees: dict[Path, ast.Module | None] = {}
+
+    def tree(self, path: Path) -> ast.Module | None:
+        """The module's syntax tree as first read (before any plant), or None."""
+        if path not in self._trees:
+            self._trees[path] = _parse(path) if path.is_file() else None
+        return self._trees[path]
+
+    def _module_file(self, base: Path, dotted: str) -> Path | None:
+        target = base.joinpath(*dotted.split(".")) if dotted else base
+        for candidate in (target.with_suffix(".py"), target / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def helpers(self, path: Path) -> dict[str, Helper]:
+        """Undecorated top-level ``def``s of the module, and those it imports by name."""
+        tree = self.tree(path)
+        if tree is None:
+            return {}
+        found: dict[str, Helper] = {
+            node.name: (path, node)
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef) and not node.decorator_list
+        }
+        for node in tree.body:
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            base = self.root
+            if node.level:
+                base = path.parent
+                for _ in range(node.level - 1):
+                    base = base.parent
+            source = self._module_file(base, node.module or "")
+            other = self.tree(source) if source is not None else None
+            if source is None or other is None:
+                continue
+            defs = {
+                n.name: n
+                for n in other.body
+                if isinstance(n, ast.FunctionDef) and not n.decorator_list
+            }
+            for alias in node.names:
+                if alias.name in defs:
+                    found[alias.asname or alias.name] = (source, defs[alias.name])
+        return found
+
+
 def _existing_chain(
-    tree: ast.Module, entry: ast.AsyncFunctionDef, depth: int
-) -> list[ast.FunctionDef]:
-    """Undecorated module-level ``def`` helpers the entry calls, one below the other."""
-    helpers = {
-        node.name: node
-        for node in tree.body
-        if isinstance(node, ast.FunctionDef) and not node.decorator_list
-    }
-    chain: list[ast.FunctionDef] = []
-    caller: ast.FunctionDef | ast.AsyncFunctionDef = entry
+    modules: Modules, path: Path, entry: ast.AsyncFunctionDef, depth: int
+) -> list[Helper]:
+    """Sync helpers the entry calls by name, one below the other, across the tree's modules."""
+    chain: list[Helper] = []
+    caller: tuple[Path, ast.FunctionDef | ast.AsyncFunctionDef] = (path, entry)
     while len(chain) < depth:
-        following = [name for name in _direct_calls(caller) if name in helpers]
-        following = [name for name in following if helpers[name] not in chain]
+        helpers = modules.helpers(caller[0])
+        following = [helpers[name] for name in _direct_calls(caller[1]) if name in helpers]
+        following = [helper for helper in following if helper[1] not in [h[1] for h in chain]]
         if not following:
             break
-        chain.append(helpers[following[0]])
-        caller = chain[-1]
+        chain.append(following[0])
+        caller = following[0]
     return chain
 
 
@@ -218,36 +357,32 @@ def _body_line(function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[int, s
     return first.lineno - 1, " " * first.col_offset
 
 
-def plant(
-    package: str, root: Path, target: Target, number: int, depth: int, sink: Sink, tree: ast.Module
-) -> Injection | None:
-    """Write one bug into ``target``'s module under ``root``; None when it cannot be planted."""
-    if sink.imports and {name.split(".")[0] for name in sink.imports} & _bound_names(tree):
-        return None
-    relative = target.path.relative_to(root)
-    lines = target.path.read_text(errors="replace").splitlines()
-    chain = _existing_chain(tree, target.function, depth)
-    if chain and chain[-1].body[0].lineno == chain[-1].lineno:
-        chain = []
-    edits: list[tuple[int, list[str]]] = []
-    if chain:
-        mode, at_depth = "existing", len(chain)
-        line, indent = _body_line(chain[-1])
-        edits.append((line, [f"{indent}{code}  {_MARK}" for code in sink.lines]))
-    else:
-        mode, at_depth = "new", depth
+def _chain(number: int, depth: int, shape: str, code: list[str]) -> tuple[str, str, list[str]]:
+    """The new helper chain: the name to import, the call the entry makes, and its lines."""
+    if shape == "functions":
         names = [f"_recall_{number}_{level}" for level in range(1, depth + 1)]
-        line, indent = _body_line(target.function)
-        edits.append((line, [f"{indent}{names[0]}()"]))
-        tail = ["", ""]
+        lines: list[str] = []
         for level, name in enumerate(names):
-            tail.append(f"def {name}() -> None:")
-            if level + 1 < len(names):
-                tail.append(f"    {names[level + 1]}()")
+            lines += ["", "", f"def {name}() -> None:"]
+            if level + 1 < depth:
+                lines.append(f"    {names[level + 1]}()")
             else:
-                tail += [f"    {code}  {_MARK}" for code in sink.lines]
-        edits.append((len(lines), tail))
-    edits.append((_import_line(tree), [f"import {name}" for name in sink.imports]))
+                lines += [f"    {line}  {_MARK}" for line in code]
+        return names[0], f"{names[0]}()", lines
+    name = f"_Recall{number}"
+    lines = ["", "", f"class {name}:"]
+    for level in range(1, depth + 1):
+        lines += [f"    def step{level}(self) -> None:"]
+        if level < depth:
+            lines.append(f"        self.step{level + 1}()")
+        else:
+            lines += [f"        {line}  {_MARK}" for line in code]
+    return name, f"{name}().step1()", lines
+
+
+def _write(path: Path, lines: list[str], edits: list[tuple[int, list[str]]]) -> str | None:
+    """Apply insertions (0-based line, new lines) bottom-up; None if the result does not parse."""
+    lines = list(lines)
     for line, new in sorted(edits, key=lambda edit: edit[0], reverse=True):
         lines[line:line] = new
     text = "\n".join(lines) + "\n"
@@ -255,35 +390,133 @@ def plant(
         ast.parse(text)
     except SyntaxError:
         return None
-    target.path.write_text(text)
-    marked = tuple(at for at, code in enumerate(text.splitlines(), 1) if code.endswith(_MARK))
+    path.write_text(text)
+    return text
+
+
+def _marked(text: str) -> tuple[int, ...]:
+    return tuple(at for at, code in enumerate(text.splitlines(), 1) if code.endswith(_MARK))
+
+
+def plant(
+    package: str,
+    modules: Modules,
+    target: Target,
+    number: int,
+    plan: Plan,
+    touched: set[Path],
+) -> Injection | None:
+    """Write one bug into ``target``'s module; None when it cannot be planted there.
+
+    ``touched`` holds the files already written, which are never written twice.
+    """
+    root = modules.root
+    tree = modules.tree(target.path)
+    if tree is None or target.path in touched:
+        return None
+    imports, code, bound = plan.sink.render(plan.style)
+    taken = _bound_names(tree)
+    relative = target.path.relative_to(root)
+    lines = target.path.read_text(errors="replace").splitlines()
+    top = _import_line(tree)
+    chain = _existing_chain(modules, target.path, target.function, plan.depth)
+    if chain and chain[-1][1].body[0].lineno == chain[-1][1].lineno:
+        chain = []
+    if chain and plan.sink.kind != "control":
+        home, deepest = chain[-1]
+        home_tree = modules.tree(home)
+        if home in touched or home_tree is None or bound & _bound_names(home_tree):
+            return None
+        line, indent = _body_line(deepest)
+        edits = [
+            (line, [f"{indent}{c}  {_MARK}" for c in code]),
+            (_import_line(home_tree), imports),
+        ]
+        home_lines = home.read_text(errors="replace").splitlines()
+        text = _write(home, home_lines, edits)
+        if text is None:
+            return None
+        touched.add(home)
+        where = (home.relative_to(root), _marked(text))
+        mode, depth, shape = "existing", len(chain), "functions"
+        place = "existing helper" if home == target.path else "existing helper, other module"
+    else:
+        name, call, helper = _chain(number, plan.depth, plan.shape, code)
+        line, indent = _body_line(target.function)
+        entry_call = (line, [f"{indent}{call}"])
+        mode, depth, place, shape = "new", plan.depth, plan.place, plan.shape
+        if place == "same module":
+            if bound & taken:
+                return None
+            edits = [entry_call, (len(lines), helper), (top, imports)]
+            text = _write(target.path, lines, edits)
+            if text is None:
+                return None
+            touched.add(target.path)
+            where = (relative, _marked(text))
+        else:
+            sibling = target.path.with_name(f"_recall_{number}.py")
+            is_package = (target.path.parent / "__init__.py").exists()
+            if place.endswith("relative import") and not is_package:
+                place = "sibling, absolute import"
+            if place.endswith("relative import"):
+                source = f".{sibling.stem}"
+            else:
+                source = ".".join(sibling.relative_to(root).with_suffix("").parts)
+            edits = [entry_call, (top, [f"from {source} import {name}"])]
+            sibling_text = "\n".join([*imports, *helper]) + "\n"
+            sibling.write_text(sibling_text)
+            if _write(target.path, lines, edits) is None:
+                sibling.unlink()
+                return None
+            touched.update((target.path, sibling))
+            where = (sibling.relative_to(root), _marked(sibling_text))
     return Injection(
-        package, str(relative), target.function.name, target.role, mode, at_depth, sink.kind, marked
+        package,
+        str(relative),
+        target.function.name,
+        target.role,
+        mode,
+        depth,
+        plan.sink.kind,
+        plan.style,
+        place,
+        shape,
+        str(where[0]),
+        where[1],
     )
 
 
+CONTROL = Sink("control", (("dumps", "json", "dumps"),), ('{dumps}(["recall"])',))
+
+
 def inject(package: Package, root: Path, per: int, rng: random.Random) -> list[Injection]:
-    """Plant up to ``per`` bugs in the tree at ``root`` (a copy), one per module."""
-    by_module: dict[Path, tuple[ast.Module, list[Target]]] = {}
+    """Plant up to ``per`` bugs in the tree at ``root`` (a copy), one per route module, then
+    one harmless call (``json.dumps``) the same way, as a control that must not be reported."""
+    modules = Modules(root)
+    by_module: dict[Path, list[Target]] = {}
     for path in sorted(root.rglob("*.py")):
-        tree = _parse(path)
+        tree = modules.tree(path)
         if tree is not None:
             targets = _targets(path, tree)
             if targets:
-                by_module[path] = (tree, targets)
-    modules = sorted(by_module)
-    rng.shuffle(modules)
+                by_module[path] = targets
+    order = sorted(by_module)
+    rng.shuffle(order)
     planted: list[Injection] = []
-    for path in modules:
-        if len(planted) >= per:
-            break
-        tree, targets = by_module[path]
-        target = rng.choice(targets)
-        depth = rng.randint(1, 4)
-        sink = SINKS[rng.randrange(len(SINKS))]
-        injection = plant(package.name, root, target, len(planted) + 1, depth, sink, tree)
+    touched: set[Path] = set()
+    for path in order:
+        real = [injection for injection in planted if injection.sink != CONTROL.kind]
+        sink = CONTROL if len(real) >= per else SINKS[rng.randrange(len(SINKS))]
+        target = rng.choice(by_module[path])
+        plan = Plan(
+            sink, rng.randint(1, 4), rng.choice(STYLES), rng.choice(PLACES), rng.choice(SHAPES)
+        )
+        injection = plant(package.name, modules, target, len(planted) + 1, plan, touched)
         if injection is not None:
             planted.append(injection)
+            if injection.sink == CONTROL.kind:
+                break
     return planted
 
 
@@ -309,15 +542,41 @@ def _check(root: Path, timeout: float) -> list[dict[str, Any]] | str:
     return findings
 
 
-def diagnose(injection: Injection, findings: list[dict[str, Any]]) -> str:
-    """A first, automatic reason for a miss, from what the run said about the module."""
-    here = [f for f in findings if f["path"] == injection.path]
+_PROBE = """from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/probe")
+async def probe() -> None:
+"""
+
+
+def probe(sink: Sink, style: str, timeout: float) -> bool:
+    """Whether the checker reports this blocking call written straight into an async route."""
+    header, code, _ = sink.render(style)
+    text = "\n".join([*header, _PROBE.rstrip("\n"), *(f"    {line}" for line in code)]) + "\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "probe.py").write_text(text)
+        findings = _check(Path(tmp), timeout)
+    return not isinstance(findings, str) and any(
+        f["path"] == "probe.py" and f["code"].startswith("LS1") for f in findings
+    )
+
+
+def diagnose(
+    injection: Injection, findings: list[dict[str, Any]], recognised: dict[tuple[str, str], bool]
+) -> str:
+    """Why a plant was missed: its module unread, its call not recognised even straight in a
+    route (``recognised``, from :func:`probe`), or the path from the entry not followed."""
+    here = [f for f in findings if f["path"] in (injection.path, injection.sink_path)]
     if any(f["code"].startswith("LS00") for f in here):
         return "module not read (LS00x on it)"
-    entry = [f for f in here if (f.get("context") or {}).get("function") == injection.entry]
-    if entry:
-        return "entry seen as a loop root, injected call not reported"
-    return "no finding reached from the entry"
+    if not recognised[(injection.sink, injection.style)]:
+        return f"the blocking call is not recognised even in a route: {injection.sink}"
+    return (
+        f"the path from the {injection.role} is not followed: {injection.place}, {injection.shape}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -326,7 +585,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("packages", nargs="*", help="package names (default: the whole corpus)")
-    parser.add_argument("--per", type=int, default=5, help="bugs per package (5)")
+    parser.add_argument("--per", type=int, default=8, help="bugs per package (8)")
     parser.add_argument("--seed", type=int, default=11, help="random seed (11)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per package (900)")
     parser.add_argument("--keep", type=Path, help="copy each injected tree under this folder")
@@ -337,6 +596,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"not in the corpus: {', '.join(unknown)} (see check_field.py --list)")
     results: list[tuple[Injection, bool, str]] = []
+    recognised: dict[tuple[str, str], bool] = {}
     for package in [by_name[name] for name in args.packages] or list(CORPUS):
         try:
             source = fetch(package)
@@ -361,10 +621,17 @@ def main(argv: list[str] | None = None) -> int:
         reported |= {(hop["path"], hop["line"]) for f in findings for hop in f["call_path"]}
         found = 0
         for injection in injections:
-            hit = any((injection.path, line) in reported for line in injection.lines)
-            found += hit
-            results.append((injection, hit, "" if hit else diagnose(injection, findings)))
-        print(f"{package.spec}: {found}/{len(injections)} found ({seconds:.1f} s)", file=sys.stderr)
+            hit = any((injection.sink_path, line) in reported for line in injection.lines)
+            found += hit and injection.sink != CONTROL.kind
+            if not hit and (injection.sink, injection.style) not in recognised:
+                sink = next(each for each in (*SINKS, CONTROL) if each.kind == injection.sink)
+                recognised[(injection.sink, injection.style)] = probe(
+                    sink, injection.style, args.timeout
+                )
+            why = "" if hit else diagnose(injection, findings, recognised)
+            results.append((injection, hit, why))
+        real = sum(injection.sink != CONTROL.kind for injection in injections)
+        print(f"{package.spec}: {found}/{real} found ({seconds:.1f} s)", file=sys.stderr)
     if not results:
         print("no package could be checked", file=sys.stderr)
         return 2
@@ -375,13 +642,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _report(results: list[tuple[Injection, bool, str]]) -> None:
+def _report(everything: list[tuple[Injection, bool, str]]) -> None:
+    controls = [hit for injection, hit, _ in everything if injection.sink == CONTROL.kind]
+    results = [result for result in everything if result[0].sink != CONTROL.kind]
+    if not results:
+        print("nothing could be planted")
+        return
     found = sum(hit for _, hit, _ in results)
     print(f"found {found}/{len(results)} injected blocking calls ({found / len(results):.0%})")
     for label, key in (
         ("sink", lambda i: i.sink),
         ("depth", lambda i: str(i.depth)),
         ("mode", lambda i: i.mode),
+        ("style", lambda i: i.style),
+        ("place", lambda i: i.place),
+        ("shape", lambda i: i.shape),
         ("entry", lambda i: i.role),
         ("package", lambda i: i.package),
     ):
@@ -390,17 +665,22 @@ def _report(results: list[tuple[Injection, bool, str]]) -> None:
             total[key(injection)] += 1
             hits[key(injection)] += hit
         print(f"  by {label:<8}" + ", ".join(f"{k} {hits[k]}/{total[k]}" for k in sorted(total)))
+    print(
+        f"controls (a harmless json.dumps planted the same way) reported: "
+        f"{sum(controls)}/{len(controls)} (must be 0)"
+    )
     misses = [(i, why) for i, hit, why in results if not hit]
     if misses:
-        print(f"\nmisses ({len(misses)}) by first diagnosis:")
+        print(f"\nmisses ({len(misses)}) by reason:")
         for reason, count in Counter(why for _, why in misses).most_common():
             print(f"  {count:>3}  {reason}")
         print()
         for injection, why in misses:
             print(
-                f"  {injection.package} {injection.path}:{injection.lines[0]} {injection.sink}"
-                f" depth {injection.depth} ({injection.mode}) below {injection.role}"
-                f" {injection.entry}: {why}"
+                f"  {injection.package} {injection.sink_path}:{injection.lines[0]}"
+                f" {injection.sink} ({injection.style} import, {injection.place},"
+                f" {injection.shape}) depth {injection.depth} below {injection.role}"
+                f" {injection.entry} in {injection.path}: {why}"
             )
 
 

@@ -112,7 +112,7 @@ def score(rows: list[dict[str, str]], corpus: Counter[str] | None) -> None:
         if bad:
             sys.exit(f"{phase}: unknown verdict {bad[0]['verdict']!r}; use one of {VERDICTS}")
         print(f"phase {phase}: {len(judged)} judged findings")
-        print(f"{'code':<8} {'n':>4} {'TP':>4} {'off-loop':>8} {'not-blk':>7}", end="")
+        print(f"{'code':<16} {'n':>4} {'TP':>4} {'off-loop':>8} {'not-blk':>7}", end="")
         print(f" {'debat':>5} {'precision':>9}")
         per_code: dict[str, Counter[str]] = defaultdict(Counter)
         for row in judged:
@@ -122,6 +122,12 @@ def score(rows: list[dict[str, str]], corpus: Counter[str] | None) -> None:
             total.update(per_code[code])
             print(_line(code, per_code[code]))
         print(_line("all", total))
+        per_reach: dict[str, Counter[str]] = defaultdict(Counter)
+        for row in judged:
+            per_reach[row["reach"]][row["verdict"]] += 1
+        print("by reach (how the function holding the finding runs on the loop):")
+        for reach in sorted(per_reach, key=lambda name: -sum(per_reach[name].values())):
+            print(_line(reach, per_reach[reach]))
         if corpus:
             weighted = _weighted(per_code, corpus)
             print(f"precision weighted by each code's share of the corpus run: {weighted:.0%}")
@@ -143,7 +149,7 @@ def _line(code: str, verdicts: Counter[str]) -> str:
         verdicts["debatable"],
     ]
     return (
-        f"{code:<8} {sum(verdicts.values()):>4} {counts[0]:>4} {counts[1]:>8} {counts[2]:>7}"
+        f"{code:<16} {sum(verdicts.values()):>4} {counts[0]:>4} {counts[1]:>8} {counts[2]:>7}"
         f" {counts[3]:>5} {shown:>9}"
     )
 
