@@ -552,28 +552,42 @@ async def probe() -> None:
 """
 
 
-def probe(sink: Sink, style: str, timeout: float) -> bool:
-    """Whether the checker reports this blocking call written straight into an async route."""
+def probe(sink: Sink, style: str, timeout: float) -> frozenset[str]:
+    """The codes the checker reports for this call written straight into an async route."""
     header, code, _ = sink.render(style)
     text = "\n".join([*header, _PROBE.rstrip("\n"), *(f"    {line}" for line in code)]) + "\n"
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "probe.py").write_text(text)
         findings = _check(Path(tmp), timeout)
-    return not isinstance(findings, str) and any(
-        f["path"] == "probe.py" and f["code"].startswith("LS1") for f in findings
-    )
+    if isinstance(findings, str):
+        return frozenset()
+    return frozenset(f["code"] for f in findings if f["path"] == "probe.py")
 
 
 def diagnose(
-    injection: Injection, findings: list[dict[str, Any]], recognised: dict[tuple[str, str], bool]
+    injection: Injection,
+    findings: list[dict[str, Any]],
+    recognised: dict[tuple[str, str], frozenset[str]],
 ) -> str:
     """Why a plant was missed: its module unread, its call not recognised even straight in a
-    route (``recognised``, from :func:`probe`), or the path from the entry not followed."""
+    route (``recognised``: codes from :func:`probe`), another finding of the same code already
+    reported for the entry, or the path from the entry not followed."""
     here = [f for f in findings if f["path"] in (injection.path, injection.sink_path)]
     if any(f["code"].startswith("LS00") for f in here):
         return "module not read (LS00x on it)"
-    if not recognised[(injection.sink, injection.style)]:
+    codes = recognised[(injection.sink, injection.style)]
+    if not codes:
         return f"the blocking call is not recognised even in a route: {injection.sink}"
+    if any(
+        f["path"] == injection.path
+        and f["code"] in codes
+        and (f.get("context") or {}).get("function") == injection.entry
+        for f in findings
+    ):
+        return (
+            "hidden: the entry already has a finding of the same code"
+            " (one finding per entry call line and code)"
+        )
     return (
         f"the path from the {injection.role} is not followed: {injection.place}, {injection.shape}"
     )
@@ -596,7 +610,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"not in the corpus: {', '.join(unknown)} (see check_field.py --list)")
     results: list[tuple[Injection, bool, str]] = []
-    recognised: dict[tuple[str, str], bool] = {}
+    recognised: dict[tuple[str, str], frozenset[str]] = {}
     for package in [by_name[name] for name in args.packages] or list(CORPUS):
         try:
             source = fetch(package)
