@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-__all__ = ["CORPUS", "Package", "fetch", "source_root"]
+__all__ = ["CORPUS", "Package", "fetch", "run_check", "source_root"]
 
 _HERE = Path(__file__).resolve().parent
 CACHE = _HERE / "field" / ".cache"
@@ -159,28 +159,40 @@ def count_lines(root: Path) -> tuple[int, int]:
     return len(files), sum(file.read_bytes().count(b"\n") for file in files)
 
 
-def check(package: Package, root: Path, timeout: float, jobs: int) -> Outcome:
-    """Run ``loopsight check`` on one tree in a fresh interpreter, no cache."""
-    files, lines = count_lines(root)
+def run_check(root: Path, timeout: float, jobs: int = 1) -> list[dict[str, Any]] | str:
+    """``loopsight check`` on one tree in a fresh interpreter, no cache: findings, or why not."""
     command = [sys.executable, "-m", "loopsight", "check", "--output-format", "json"]
-    command += ["--no-cache", "--jobs", str(jobs), "."]
-    start = time.perf_counter()
     try:
         done = subprocess.run(
-            command, cwd=root, capture_output=True, text=True, timeout=timeout, check=False
+            [*command, "--no-cache", "--jobs", str(jobs), "."],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
     except subprocess.TimeoutExpired:
-        return Outcome(package, files, lines, timeout, error=f"timed out after {timeout:.0f} s")
-    seconds = time.perf_counter() - start
+        return f"timed out after {timeout:.0f} s"
     # Exit 1 means findings; anything else, or no JSON, means the checker itself failed.
     if done.returncode not in (0, 1):
         last = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
-        return Outcome(package, files, lines, seconds, error=f"check failed: {last}")
+        return f"check failed: {last}"
     try:
-        findings = tuple(json.loads(done.stdout))
+        findings: list[dict[str, Any]] = json.loads(done.stdout)
     except json.JSONDecodeError as error:
-        return Outcome(package, files, lines, seconds, error=f"output is not JSON: {error}")
-    return Outcome(package, files, lines, seconds, findings)
+        return f"output is not JSON: {error}"
+    return findings
+
+
+def check(package: Package, root: Path, timeout: float, jobs: int) -> Outcome:
+    """Check one package's tree, timed."""
+    files, lines = count_lines(root)
+    start = time.perf_counter()
+    findings = run_check(root, timeout, jobs)
+    seconds = time.perf_counter() - start
+    if isinstance(findings, str):
+        return Outcome(package, files, lines, seconds, error=findings)
+    return Outcome(package, files, lines, seconds, tuple(findings))
 
 
 def severity(finding: dict[str, Any]) -> str:

@@ -27,7 +27,6 @@ import ast
 import json
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from check_field import CORPUS, FetchError, Package, fetch
+from check_field import CORPUS, FetchError, Package, fetch, run_check
 
 _VERBS = frozenset({"get", "post", "put", "delete", "patch", "options", "head", "api_route"})
 _MARK = "# loopsight-recall: injected"
@@ -520,28 +519,6 @@ def inject(package: Package, root: Path, per: int, rng: random.Random) -> list[I
     return planted
 
 
-def _check(root: Path, timeout: float) -> list[dict[str, Any]] | str:
-    command = [sys.executable, "-m", "loopsight", "check", "--output-format", "json"]
-    try:
-        done = subprocess.run(
-            [*command, "--no-cache", "--jobs", "1", "."],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return f"timed out after {timeout:.0f} s"
-    if done.returncode not in (0, 1):
-        return (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
-    try:
-        findings: list[dict[str, Any]] = json.loads(done.stdout)
-    except json.JSONDecodeError as error:
-        return f"output is not JSON: {error}"
-    return findings
-
-
 _PROBE = """from fastapi import FastAPI
 
 app = FastAPI()
@@ -558,7 +535,7 @@ def probe(sink: Sink, style: str, timeout: float) -> frozenset[str]:
     text = "\n".join([*header, _PROBE.rstrip("\n"), *(f"    {line}" for line in code)]) + "\n"
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "probe.py").write_text(text)
-        findings = _check(Path(tmp), timeout)
+        findings = run_check(Path(tmp), timeout)
     if isinstance(findings, str):
         return frozenset()
     return frozenset(f["code"] for f in findings if f["path"] == "probe.py")
@@ -623,7 +600,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copytree(source, root)
             injections = inject(package, root, args.per, rng)
             start = time.perf_counter()
-            findings = _check(root, args.timeout)
+            findings = run_check(root, args.timeout)
             seconds = time.perf_counter() - start
             if args.keep is not None:
                 shutil.copytree(root, args.keep / source.name, dirs_exist_ok=True)
