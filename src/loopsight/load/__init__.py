@@ -20,6 +20,7 @@ from __future__ import annotations
 from loopsight.load._config import LoadConfig
 from loopsight.load._driver import new_event_loop, run_load, run_load_sync
 from loopsight.load._histogram import RELATIVE_ERROR
+from loopsight.load._plot import plot_timeline
 from loopsight.load._result import ERROR_KINDS, LoadResult, RequestRecord, Summary
 from loopsight.load._run import ProgressCallback
 from loopsight.load._sink import RECORD_FIELDS, RecordsFile, open_records
@@ -43,6 +44,7 @@ __all__ = [
     "new_event_loop",
     "open_records",
     "percentile",
+    "plot_timeline",
     "run_load",
     "run_load_sync",
 ]
