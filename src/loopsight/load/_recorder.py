@@ -58,13 +58,14 @@ class Recorder:
             self._kept.extend(chunk)
             if len(self._kept) > self._limit:
                 self._kept = None
-        starts, ends, statuses, _, errors = zip(*chunk, strict=True)
-        kinds = Counter(errors)
+        starts, ends, statuses, _, errors = zip(*chunk)  # noqa: B905 - all of length 5
         answered = None
-        if kinds.pop(None, 0) < len(chunk):
+        if errors.count(None) < len(chunk):
             answered = np.fromiter((e is None for e in errors), bool, len(chunk))
             self._status.update(s for s, e in zip(statuses, errors, strict=True) if e is None)
-            self._errors.update(kinds)  # None popped above
+            self._errors.update(e for e in errors if e is not None)
+        elif statuses.count(statuses[0]) == len(chunk):
+            self._status[statuses[0]] += len(chunk)  # the usual chunk: one status throughout
         else:
             self._status.update(statuses)
         self._first_start = min(self._first_start, min(starts))
