@@ -18,11 +18,7 @@ Setup (Debian/Ubuntu): ``apt-get update && apt-get install -y wrk``, and
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
 sys.path.insert(0, str(SRC))
 
-from load_ceiling import ensure_wrk, run_wrk  # noqa: E402 - beside this script
+from load_ceiling import bench_run, ensure_wrk, run_wrk  # noqa: E402 - beside this script
 
 from loopsight.server import UvicornServer  # noqa: E402 - after the src path is set
 
@@ -48,24 +44,7 @@ class Measured:
 
 def run_bench(label: str, url: str, duration: float, connections: int, src: Path) -> Measured:
     """Run ``loopsight bench`` from ``src`` as a child process; its peak RSS from wait4()."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]),
-    }
-    with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "bench.json"
-        cmd = [sys.executable, "-m", "loopsight", "bench", url, "--duration", f"{duration:g}"]
-        cmd += ["-c", str(connections), "--json", str(report)]
-        with (Path(tmp) / "stderr").open("w+") as err:
-            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            err.seek(0)
-            if proc.returncode != 0 or not report.exists():
-                sys.exit(f"bench_memory: {label} failed ({proc.returncode}): {err.read()}")
-        data = json.loads(report.read_text())
-    if data["errors"]:
-        print(f"  {label}: loopsight reported errors: {data['errors']}", file=sys.stderr)
+    data, usage = bench_run(url, connections, duration, src)
     cpu_us = (usage.ru_utime + usage.ru_stime) / max(data["n"], 1) * 1e6
     return Measured(label, data["n"], data["rps"], usage.ru_maxrss / 1024, cpu_us)  # KiB
 

@@ -163,23 +163,35 @@ def test_aborted_run_keeps_and_saves_partial_results(
     assert data["n"] < 500
 
 
-def test_ctrl_c_keeps_and_saves_partial_results(server: ScriptedServer, tmp_path: Path) -> None:
-    out_file = tmp_path / "ctrl-c.json"
+def _bench_command(url: str, *args: str) -> tuple[list[str], dict[str, str]]:
     src = str(Path(loopsight.__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    cmd = [sys.executable, "-m", "loopsight", "bench", server.url + "/sleep/20"]
-    cmd += ["-n", "100000", "-c", "2", "--json", str(out_file)]
+    return [sys.executable, "-m", "loopsight", "bench", url, *args], env
+
+
+def _interrupt(
+    server: ScriptedServer, path: str, args: list[str], after: int, wait_s: float
+) -> tuple[int, str, str]:
+    """Run ``loopsight bench`` as a command; Ctrl-C it once the server saw ``after`` requests."""
+    cmd, env = _bench_command(server.url + path, *args)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     try:
-        deadline = time.monotonic() + 15
-        while len(server.log.requests) < 10 and time.monotonic() < deadline:
+        deadline = time.monotonic() + wait_s
+        while len(server.log.requests) < after and time.monotonic() < deadline:
             time.sleep(0.02)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
+        out, err = proc.communicate(timeout=20)
     finally:
         proc.kill()
         proc.wait()
-    assert proc.returncode == 1
+    return proc.returncode, out, err
+
+
+def test_ctrl_c_keeps_and_saves_partial_results(server: ScriptedServer, tmp_path: Path) -> None:
+    out_file = tmp_path / "ctrl-c.json"
+    args = ["-n", "100000", "-c", "2", "--json", str(out_file)]
+    code, out, err = _interrupt(server, "/sleep/20", args, after=10, wait_s=15)
+    assert code == 1
     assert err.splitlines() == [
         "loopsight: error: run aborted, figures are partial: interrupted (Ctrl-C)"
     ]
@@ -192,30 +204,15 @@ def test_ctrl_c_keeps_and_saves_partial_results(server: ScriptedServer, tmp_path
     assert "Requests/sec" in out
 
 
-def _bench_command(url: str, *args: str) -> tuple[list[str], dict[str, str]]:
-    src = str(Path(loopsight.__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return [sys.executable, "-m", "loopsight", "bench", url, *args], env
-
-
 def test_ctrl_c_on_a_long_run_writes_report_records_and_plot(
     server: ScriptedServer, tmp_path: Path
 ) -> None:
     report, records, plot = tmp_path / "r.json", tmp_path / "r.csv", tmp_path / "r.png"
     files = ["--json", str(report), "--records", str(records), "--plot", str(plot)]
-    cmd, env = _bench_command(server.url + "/ok", "--duration", "120", "-c", "2", *files)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        # past the 20 000 requests kept exactly: the figures come from the histogram
-        while len(server.log.requests) < 22_000 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
-    finally:
-        proc.kill()
-        proc.wait()
-    assert proc.returncode == 1
+    # past the 20 000 requests kept exactly: the figures come from the histogram
+    args = ["--duration", "120", "-c", "2", *files]
+    code, out, err = _interrupt(server, "/ok", args, after=22_000, wait_s=60)
+    assert code == 1
     assert err.splitlines() == [
         "loopsight: error: run aborted, figures are partial: interrupted (Ctrl-C)"
     ]
