@@ -153,3 +153,23 @@ def test_records_file_that_cannot_be_opened(tmp_path: Path, name: str, line: str
     with pytest.raises(LoopsightError) as info:
         open_records(path)
     assert str(info.value) == line.format(path=path)
+
+
+def test_open_loop_histogram_counts_latency_from_the_due_time(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    # one connection, a request every 20 ms; the 5th stalls it for 300 ms
+    config = LoadConfig(server.url + "/stall-nth/5/300", n=25, c=1, rate=50, exact_limit=0)
+    path = tmp_path / "open.csv"
+    result = run_load_sync(config, records=open_records(path))
+    rows = _csv_rows(path)
+    starts = sorted(float(row["start_s"]) for row in rows)
+    assert starts == pytest.approx([i / 50 for i in range(25)])  # due times, not send times
+    latencies = sorted(float(row["latency_s"]) for row in rows)
+    lat = result.summary().latency
+    assert lat.max == latencies[-1] >= 0.3
+    # the requests due during the stall waited for it: a coordinated-omission client has ~1 ms
+    assert latencies[-8] > 0.1
+    for name, p in (("p50", 50), ("p90", 90), ("p99", 99)):
+        want = percentile(latencies, p)
+        assert abs(getattr(lat, name) - want) <= want * RELATIVE_ERROR + 1e-9, name
