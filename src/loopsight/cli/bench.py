@@ -31,12 +31,12 @@ _DEFAULT_C = 100
 
 # The options, named once here so that ``bench``'s signature stays a list of names.
 _URL = typer.Argument(..., help="The http:// URL to load.")
-_N = typer.Option(None, "-n", "--requests", help=f"Number of requests [default: {_DEFAULT_N}].")
+_N = typer.Option(None, "-n", "--requests", help=f"Number of requests (default: {_DEFAULT_N}).")
 _C = typer.Option(
     None,
     "-c",
     "--concurrency",
-    help=f"Connections (in flight at most) [default: {_DEFAULT_C}, at most -n].",
+    help=f"Connections in flight at most (default: {_DEFAULT_C}, at most -n).",
 )
 _OPEN = typer.Option(
     "all",
