@@ -4,7 +4,7 @@ The histogram counts nanoseconds from 1 ns to 24 h in about 300 kB whatever the 
 Values are added a chunk at a time: numpy computes each value's index in the histogram's counts
 array (HdrHistogram's layout: 1024 sub-buckets per octave, values below 2048 ns exact) and adds
 the chunk there at once, then tells the histogram its new totals. ``record_value`` costs ~3 us a
-call in pure Python, as much as a whole request costs the driver; this costs ~20 ns a value.
+call in pure Python, as much as a whole request costs the driver; this costs ~10-20 ns a value.
 """
 
 from __future__ import annotations
@@ -48,12 +48,14 @@ class LatencyHistogram:
         self.min = min(self.min, float(latencies.min()))
         self.max = max(self.max, float(latencies.max()))
         self._sum += float(latencies.sum())
-        ns = np.rint(np.clip(latencies, 0.0, _HIGHEST_NS / 1e9) * 1e9).astype(np.int64)
-        _, exponent = np.frexp(ns.astype(np.float64))  # ns = m * 2**exponent, 0.5 <= m < 1
+        whole = np.rint(np.clip(latencies, 0.0, _HIGHEST_NS / 1e9) * 1e9)
+        _, exponent = np.frexp(whole)  # whole = m * 2**exponent, 0.5 <= m < 1
+        ns = whole.astype(np.int64)
         bucket = np.maximum(exponent - 1 - self._half, 0)
         index = (bucket << self._half) + (ns >> bucket)  # HdrHistogram's counts index
-        np.add.at(self._counts, index, 1)
         low, high = int(index.min()), int(index.max())
+        # a chunk spans a few octaves: counting over that span beats np.add.at 10 times over
+        self._counts[low : high + 1] += np.bincount(index - low).astype(np.uint64)
         self._lowest = low if self._lowest < 0 else min(self._lowest, low)
         self._highest = max(self._highest, high)
         self._hist.set_internal_tacking_values(self._lowest, self._highest, self.count)

@@ -22,6 +22,8 @@ from loopsight.load._timeline import SecondCallback, Timeline
 
 __all__ = ["Recorder"]
 
+_CHUNK = 2048  # records worth folding in before the second is over: numpy's per-call cost is paid
+
 
 class Recorder:
     """Counters, histogram, timeline and (small runs) records of one run started at ``t0``."""
@@ -45,12 +47,18 @@ class Recorder:
         self._errors: Counter[str] = Counter()
         self._first_start = math.inf
         self._last_end = -math.inf
+        self._second = 0  # the second of the run at the last take
+
+    def due(self, waiting: int, now: float) -> bool:
+        """Whether ``waiting`` records are worth taking now: a chunk's worth, or a second ended."""
+        return waiting >= _CHUNK or int(now - self._t0) > self._second
 
     def take(self, chunk: Sequence[RawRecord], now: float) -> None:
         """Fold in ``chunk`` (records in the order they finished); it is ``now``."""
         if chunk:
             self._fold(chunk)
-        self._timeline.advance(int(now - self._t0))
+        self._second = int(now - self._t0)
+        self._timeline.advance(self._second)
 
     def _fold(self, chunk: Sequence[RawRecord]) -> None:
         self.count += len(chunk)

@@ -21,8 +21,9 @@ Rules the figures depend on:
   stops and the result has ``aborted`` set. Interrupted runs (``stop()``, Ctrl-C in
   :func:`run_load_sync`) likewise keep their records; requests in flight then are dropped.
   A records file that cannot be written any more (disk full) stops the run the same way.
-* A finished request is one tuple appended to a list, nothing more: every tick the list goes to
-  the :class:`Recorder`, which folds it into counters, a histogram and the timeline in bulk.
+* A finished request is one tuple appended to a list, nothing more: on the tick when a second
+  has ended or the list is long enough, it goes to the :class:`Recorder`, which folds it into
+  counters, a histogram and the timeline in bulk.
 """
 
 from __future__ import annotations
@@ -174,12 +175,13 @@ class Run:
         self._time_out(now, now - self._timeout)
         if self._stopped:
             return
-        self._collect(now)
-        if self._recorder.failure is not None:
-            self._finish(aborted=self._recorder.failure)
-            return
+        if self._recorder.due(len(self._records), now):
+            self._collect(now)
+            if self._recorder.failure is not None:
+                self._finish(aborted=self._recorder.failure)
+                return
         if self._on_progress is not None:
-            self._on_progress(self._recorder.count)
+            self._on_progress(self._recorder.count + len(self._records))
         self._sweeper = self._loop.call_later(self._tick_s(), self._sweep)
 
     def _collect(self, now: float) -> None:
