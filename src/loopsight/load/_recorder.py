@@ -95,7 +95,7 @@ class Recorder:
     def _fail(self, exc: OSError) -> None:
         assert self._file is not None
         self.failure = f"cannot write records to {self._file.path}: {exc.strerror or exc}"
-        self._file.discard()
+        self._file.abandon()
         self._file = None
 
     def result(self, config: LoadConfig, aborted: str | None, now: float) -> LoadResult:

@@ -53,10 +53,14 @@ class RecordsFile:
         """Flush and close; raises :class:`OSError` if the last bytes cannot be written."""
         self._stream.close()
 
-    def discard(self) -> None:
-        """Close without reporting errors and delete the file: the run measured nothing."""
+    def abandon(self) -> None:
+        """Close without reporting errors, keeping what was written (the file system failed)."""
         with contextlib.suppress(OSError):
             self._stream.close()
+
+    def discard(self) -> None:
+        """Close without reporting errors and delete the file: the run measured nothing."""
+        self.abandon()
         with contextlib.suppress(OSError):
             self.path.unlink()
 
