@@ -79,7 +79,7 @@ class Run:
         self._c = config.c
         self._give_up = max(config.c, 3)
         self._records: list[RawRecord] = []  # finished since the recorder last took them
-        self._recorder = Recorder(0.0, config.exact_limit)
+        self._recorder = Recorder(0.0, config.exact_limit)  # replaced in run(), once t0 is known
         self._conns: set[Connection] = set()  # connected and not yet lost
         self._connecting = 0
         self._tasks: set[asyncio.Task[None]] = set()
