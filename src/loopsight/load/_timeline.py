@@ -83,7 +83,7 @@ class Timeline:
             self._requests += int(seconds.size)
             self._latencies.append(latencies)
             return
-        for t in np.unique(seconds).tolist():
+        for t in sorted(set(seconds.tolist())):
             self.advance(t)
             mine = seconds == t
             self._requests += int(np.count_nonzero(mine))
