@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
 from loopsight.runtime import Runtime, instrument
-from loopsight.runtime.exporters.prometheus import prometheus_exporter
+from loopsight.runtime.exporters.prometheus import PrometheusExporter
 from loopsight.server import UvicornServer
 
 from ._helpers import TOKEN, line_of, write_module
@@ -54,7 +54,8 @@ async def test_metrics_parse_and_count_requests_stalls_and_lag(
             if runtime.stalls:
                 break
             await asyncio.sleep(0.01)
-    body, content_type = prometheus_exporter(runtime).render()
+    exporter = PrometheusExporter(runtime.snapshot)
+    body, content_type = exporter.render()
     assert content_type.startswith("text/plain")
     got = samples(body.decode())
     ok = (("method", "GET"), ("route", "/items/{item_id}"), ("status", "200"))
@@ -71,7 +72,7 @@ async def test_metrics_parse_and_count_requests_stalls_and_lag(
     assert got[("loopsight_loop_lag_seconds_count", ())] > 0
     assert ("loopsight_threadpool_total_tokens", ()) in got
     # A second render adds nothing: deltas are applied once.
-    again = samples(prometheus_exporter(runtime).render()[0].decode())
+    again = samples(exporter.render()[0].decode())
     assert again[("loopsight_request_duration_seconds_count", ok)] == 5
 
 

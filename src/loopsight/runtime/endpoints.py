@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 import anyio.to_thread
@@ -18,14 +19,20 @@ from loopsight.errors import LoopsightError
 from loopsight.runtime._types import Receive, Scope, Send
 from loopsight.runtime.core import Runtime
 
-__all__ = ["Endpoints"]
+if TYPE_CHECKING:
+    from loopsight.runtime.exporters.prometheus import PrometheusExporter
+
+__all__ = ["DEFAULT_PREFIX", "ENDPOINTS", "Endpoints"]
+
+ENDPOINTS = ("metrics", "stalls", "dashboard", "trace")
+DEFAULT_PREFIX = "/_loopsight"
 
 
 class Endpoints:
     """Serves the enabled endpoints at ``<prefix>/<name>``; anything else falls through."""
 
     def __init__(
-        self, runtime: Runtime, *, token: str, enabled: Iterable[str], prefix: str = "/_loopsight"
+        self, runtime: Runtime, *, token: str, enabled: Iterable[str], prefix: str = DEFAULT_PREFIX
     ) -> None:
         if not token:
             raise LoopsightError("loopsight endpoints need a non-empty token")
@@ -33,10 +40,13 @@ class Endpoints:
         self.enabled = frozenset(enabled)
         self.prefix = "/" + prefix.strip("/")
         self._token = token.encode()
+        self._prometheus: PrometheusExporter | None = None
         if "metrics" in self.enabled:
-            from loopsight.runtime.exporters.prometheus import prometheus_exporter
+            from loopsight.runtime.exporters.prometheus import PrometheusExporter
 
-            prometheus_exporter(runtime)  # start syncing now, not at the first scrape
+            self._prometheus = PrometheusExporter(runtime.snapshot)
+            if self._prometheus.multiprocess:  # the other workers read this one's values
+                runtime.add_tick_listener(self._prometheus.write)
 
     def authorized(self, scope: Scope) -> bool:
         """True if the request carries the token."""
@@ -51,22 +61,20 @@ class Endpoints:
         return bool(supplied) and hmac.compare_digest(supplied, self._token)
 
     def _render(self, name: str) -> tuple[bytes, str]:
-        rt = self.runtime
-        if name == "metrics":
-            from loopsight.runtime.exporters.prometheus import prometheus_exporter
-
-            return prometheus_exporter(rt).render()
+        if self._prometheus is not None and name == "metrics":
+            return self._prometheus.render()
+        snap = self.runtime.snapshot(recent_requests=name == "trace")
         if name == "stalls":
             from loopsight.runtime.exporters.json import stalls_document
 
-            return json.dumps(stalls_document(rt)).encode(), "application/json"
+            return json.dumps(stalls_document(snap)).encode(), "application/json"
         if name == "dashboard":
             from loopsight.runtime.exporters.dashboard import render_dashboard
 
-            return render_dashboard(rt).encode(), "text/html; charset=utf-8"
+            return render_dashboard(snap).encode(), "text/html; charset=utf-8"
         from loopsight.runtime.exporters.chrome_trace import chrome_trace
 
-        return json.dumps(chrome_trace(rt)).encode(), "application/json"
+        return json.dumps(chrome_trace(snap)).encode(), "application/json"
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """Answer if the path is an enabled endpoint; return False to let the app answer."""

@@ -1,8 +1,9 @@
 """Which request, background task or lifespan phase the stalled code was serving.
 
 HTTP requests cost nothing here: the watchdog's sampler, which only runs during a stall, finds
-the request by walking the stalled stack up to the middleware's own frame and reading its
-``scope``; a Starlette background task is found the same way, by the monitor's frame below it.
+the request by walking the stalled stack up to the middleware's own frame and reading the
+:class:`RequestMark` among its locals (found by type, whatever the local is called); a Starlette
+background task is found the same way, by the monitor's frame and its :class:`BackgroundMark`.
 A child task (a streamed response, ``BaseHTTPMiddleware``'s ``call_next``) has no such frame;
 its anyio parent task's coroutine chain has.
 
@@ -25,8 +26,10 @@ __all__ = [
     "BACKGROUND_CODES",
     "CURRENT_TASKS",
     "REQUEST_CODES",
+    "BackgroundMark",
     "LiveActivity",
     "Registry",
+    "RequestMark",
     "current_task_of",
     "mount_prefix",
     "route_template",
@@ -38,11 +41,33 @@ __all__ = [
 _found = getattr(asyncio.tasks, "_current_tasks", None)
 CURRENT_TASKS: dict[Any, Any] = _found if isinstance(_found, dict) else {}
 
-# Code objects whose frames mark a request (locals ``scope`` and ``start``: the middleware's
-# ``__call__``) or a background task (local ``name``: the background monitor's ``run``). Their
-# modules add them at import; this module imports neither.
+# Code objects whose frames hold a RequestMark (the middleware's ``__call__``) or a
+# BackgroundMark (the background monitor's ``run``). Their modules add them at import; this
+# module imports neither.
 REQUEST_CODES: set[CodeType] = set()
 BACKGROUND_CODES: set[CodeType] = set()
+
+
+class RequestMark(tuple[Scope, float]):
+    """``(scope, start)`` of a request in flight, kept in a local of the frame serving it.
+
+    A tuple subclass: built in C, as cheap as the tuple itself, and recognised by its type.
+    """
+
+    __slots__ = ()
+
+
+class BackgroundMark(tuple[str]):
+    """``(name,)`` of a background task running, kept in a local of the monitor's frame."""
+
+    __slots__ = ()
+
+
+def _mark(local: dict[str, Any], kind: type[tuple[Any, ...]]) -> Any:
+    """The local of type ``kind`` in a frame's locals, or ``None``."""
+    return next((value for value in local.values() if type(value) is kind), None)
+
+
 _MAX_DEPTH = 512  # frames walked up from a stalled frame, coroutines down from a parent task
 
 
@@ -201,10 +226,10 @@ class Registry:
 def _request(
     local: dict[str, Any], background: str, task: asyncio.Task[Any] | None
 ) -> LiveActivity | None:
-    scope = local.get("scope")
-    start = local.get("start")
-    if not isinstance(scope, dict) or not isinstance(start, float):
+    mark = _mark(local, RequestMark)
+    if mark is None:
         return None  # interrupted before it read its clock
+    scope, start = mark
     return LiveActivity("request", scope, start, background=background, task=task)
 
 
@@ -223,7 +248,8 @@ def _from_frames(
         if code in REQUEST_CODES:
             return _request(current.f_locals, background, task), background
         if not background and code in BACKGROUND_CODES:
-            background = str(current.f_locals.get("name", ""))
+            mark = _mark(current.f_locals, BackgroundMark)
+            background = mark[0] if mark is not None else ""
         current = current.f_back
     return None, background
 

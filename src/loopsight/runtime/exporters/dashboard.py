@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 
-from loopsight.runtime.core import Runtime
 from loopsight.runtime.exporters.json import stalls_document
+from loopsight.runtime.snapshot import Snapshot
 
 __all__ = ["render_dashboard"]
 
@@ -89,8 +89,8 @@ for (const s of data.stalls) {
 """
 
 
-def render_dashboard(runtime: Runtime) -> str:
-    """The dashboard page with the runtime's current data embedded."""
-    payload = json.dumps(stalls_document(runtime, limit=50))
+def render_dashboard(snap: Snapshot) -> str:
+    """The dashboard page with the snapshot's data embedded."""
+    payload = json.dumps(stalls_document(snap, limit=50))
     # "</" would end the script element early; JSON allows escaping it.
     return _PAGE.replace("__DATA__", payload.replace("</", "<\\/"))
