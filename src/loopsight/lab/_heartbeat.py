@@ -10,7 +10,9 @@ import asyncio
 import time
 from collections.abc import Callable
 
-__all__ = ["Heartbeat"]
+__all__ = ["STATS_PATH", "Heartbeat"]
+
+STATS_PATH = "/_lab/stats"  # where the lab app serves the heartbeat's totals
 
 
 class Heartbeat:

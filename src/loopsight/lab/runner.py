@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from loopsight.errors import LoopsightError
+from loopsight.lab._heartbeat import STATS_PATH
 from loopsight.lab._joins import (
     StaticFinding,
     fetch_stalls,
@@ -47,7 +48,6 @@ seed's 1323 s of ``ab`` time times 0.03."""
 
 APP = "loopsight.lab.app:app"
 UPSTREAM_APP = "loopsight.lab.upstream:app"
-STATS_PATH = "/_lab/stats"  # kept in step with loopsight.lab.app.STATS_PATH without importing it
 _CALIBRATION = {"async": "hello-async", "sync": "hello-sync"}
 
 
