@@ -1,4 +1,4 @@
-"""Stall attribution finds requests and background tasks by their marks, not by local names."""
+"""Stall attribution reads the locals a frame's owner declared, whatever they are called."""
 
 from __future__ import annotations
 
@@ -12,36 +12,34 @@ import pytest
 
 from loopsight.runtime.records import Activity, Stall
 from loopsight.runtime.registry import (
-    BACKGROUND_CODES,
-    REQUEST_CODES,
-    BackgroundMark,
+    BACKGROUND_FRAMES,
+    REQUEST_FRAMES,
     Registry,
-    RequestMark,
+    mark_background_frame,
+    mark_request_frame,
 )
 
 
 def _serving(request: dict[str, Any], began: float, job: str) -> FrameType:
-    """A request frame whose locals have names the registry has never heard of."""
-    anything_at_all = RequestMark((request, began))
+    """A request frame whose scope and start are not called ``scope`` and ``start``."""
     scope, start = {"type": "http", "method": "POST", "path": "/wrong"}, 9.0  # decoys
-    return _running(job, anything_at_all, scope, start)
+    return _running(job, scope, start)
 
 
 def _running(job: str, *_locals: object) -> FrameType:
-    _what = BackgroundMark((job,))
     return sys._getframe()
 
 
 @pytest.fixture
 def marked() -> Iterator[None]:
-    REQUEST_CODES.add(_serving.__code__)
-    BACKGROUND_CODES.add(_running.__code__)
+    mark_request_frame(_serving, scope="request", start="began")
+    mark_background_frame(_running, name="job")
     yield
-    REQUEST_CODES.discard(_serving.__code__)
-    BACKGROUND_CODES.discard(_running.__code__)
+    REQUEST_FRAMES.pop(_serving.__code__)
+    BACKGROUND_FRAMES.pop(_running.__code__)
 
 
-def test_request_and_background_task_are_found_by_their_marks(marked: None) -> None:
+def test_request_and_background_task_are_read_from_the_declared_locals(marked: None) -> None:
     scope = {"type": "http", "method": "GET", "path": "/items/3"}
     frame = _serving(scope, 1.5, "app.send_mail")
     activity, live = Registry().find(None, frame)
@@ -50,17 +48,10 @@ def test_request_and_background_task_are_found_by_their_marks(marked: None) -> N
     assert (live.start, live.scope) == (1.5, scope)
 
 
-def test_a_frame_without_a_mark_is_not_a_request(marked: None) -> None:
-    def no_mark() -> tuple[FrameType, object, float]:
-        scope, start = {"type": "http", "path": "/x"}, 1.0  # the old names, no mark
-        return sys._getframe(), scope, start
-
-    REQUEST_CODES.add(no_mark.__code__)
-    try:
-        activity, live = Registry().find(None, no_mark()[0])
-    finally:
-        REQUEST_CODES.discard(no_mark.__code__)
-    assert (activity.kind, live) == ("callback", None)
+def test_marking_a_local_that_does_not_exist_fails_at_once() -> None:
+    with pytest.raises(RuntimeError, match="_serving has no local 'scope_' to mark"):
+        mark_request_frame(_serving, scope="scope_", start="began")
+    assert _serving.__code__ not in REQUEST_FRAMES
 
 
 def test_a_published_stall_cannot_be_changed() -> None:

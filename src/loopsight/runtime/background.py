@@ -3,7 +3,7 @@
 ``install()`` wraps ``BackgroundTask.__call__`` once per process (FastAPI's background tasks are
 Starlette's). A stall a task causes is attributed to ``background <name>``, not to the route
 that scheduled it: the stall sampler finds :meth:`BackgroundMonitor.run`'s frame, and its
-:class:`~loopsight.runtime.registry.BackgroundMark`, on the stalled stack (see
+``name`` local (declared with ``mark_background_frame``), on the stalled stack (see
 :mod:`loopsight.runtime.registry`).
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from loopsight.runtime.registry import BACKGROUND_CODES, BackgroundMark
+from loopsight.runtime.registry import mark_background_frame
 from loopsight.runtime.stats import REQUEST_BUCKETS, CounterSet, HistogramSet
 
 __all__ = ["BackgroundFailure", "BackgroundMonitor"]
@@ -82,7 +82,6 @@ class BackgroundMonitor:
     async def run(self, task: Any, original: _Call) -> None:
         """Run one background task under observation."""
         name = task_name(getattr(task, "func", task))
-        _mark = BackgroundMark((name,))  # how the stall sampler finds this task's name
         self.running += 1
         start = self.clock()
         outcome = "failed"
@@ -98,4 +97,4 @@ class BackgroundMonitor:
             self.durations.observe((name,), self.clock() - start)
 
 
-BACKGROUND_CODES.add(BackgroundMonitor.run.__code__)
+mark_background_frame(BackgroundMonitor.run, name="name")

@@ -4,8 +4,8 @@ Per HTTP request it reads the clock twice, bumps one counter and appends one tup
 values to the runtime's :class:`~loopsight.runtime.requests.RequestLog`, which the watchdog's
 tick folds into the aggregates in bulk; if enabled, it appends ``Server-Timing`` and
 ``X-Process-Time`` to the response start. It registers nothing for stall attribution: a stall
-sampler finds the request by this method's frame on the stalled stack (``REQUEST_CODES``) and
-the :class:`~loopsight.runtime.registry.RequestMark` it holds. Bodies, streaming, websockets
+sampler finds the request by this method's frame on the stalled stack and reads the two locals
+declared at the end of this module (``mark_request_frame``). Bodies, streaming, websockets
 and lifespan pass through unchanged; errors in loopsight's own bookkeeping are swallowed, never
 raised into the app.
 """
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from loopsight.runtime._types import ASGIApp, Message, Receive, Scope, Send
 from loopsight.runtime.core import Runtime, get_runtime
-from loopsight.runtime.registry import CURRENT_TASKS, REQUEST_CODES, LiveActivity, RequestMark
+from loopsight.runtime.registry import CURRENT_TASKS, LiveActivity, mark_request_frame
 from loopsight.runtime.watchdog import LoopWatch
 
 if TYPE_CHECKING:
@@ -86,7 +86,6 @@ class LoopsightMiddleware:
         clock = rt.clock
         requests.started += 1
         start = clock()
-        _request = RequestMark((scope, start))  # how the stall sampler finds this request
         status = 0
 
         # Plain functions returning send's awaitable: no coroutine of our own per message.
@@ -211,4 +210,5 @@ class LoopsightMiddleware:
             rt.registry.live.pop(key, None)
 
 
-REQUEST_CODES.add(LoopsightMiddleware.__call__.__code__)
+# The stall sampler reads these locals of a stalled request's frame: the request is its scope.
+mark_request_frame(LoopsightMiddleware.__call__, scope="scope", start="start")
