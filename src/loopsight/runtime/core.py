@@ -116,6 +116,10 @@ class Runtime:
         self.loop, self.watch = loop, watch
         return watch
 
+    def trace_requests(self) -> None:
+        """Keep finished requests in a ring buffer from now on (the trace export's input)."""
+        self.requests.trace = True
+
     def in_flight(self) -> int:
         """HTTP requests being served (background phase included), from any thread."""
         return self.requests.in_flight()

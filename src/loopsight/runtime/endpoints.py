@@ -8,9 +8,7 @@ trace JSON). Each is off unless enabled, and every request must carry the token 
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 import anyio.to_thread
@@ -18,13 +16,10 @@ import anyio.to_thread
 from loopsight.errors import LoopsightError
 from loopsight.runtime._types import Receive, Scope, Send
 from loopsight.runtime.core import Runtime
-
-if TYPE_CHECKING:
-    from loopsight.runtime.exporters.prometheus import PrometheusExporter
+from loopsight.runtime.exporters import ENDPOINT_EXPORTERS, ENDPOINTS
 
 __all__ = ["DEFAULT_PREFIX", "ENDPOINTS", "Endpoints"]
 
-ENDPOINTS = ("metrics", "stalls", "dashboard", "trace")
 DEFAULT_PREFIX = "/_loopsight"
 
 
@@ -40,13 +35,8 @@ class Endpoints:
         self.enabled = frozenset(enabled)
         self.prefix = "/" + prefix.strip("/")
         self._token = token.encode()
-        self._prometheus: PrometheusExporter | None = None
-        if "metrics" in self.enabled:
-            from loopsight.runtime.exporters.prometheus import PrometheusExporter
-
-            self._prometheus = PrometheusExporter(runtime.snapshot)
-            if self._prometheus.multiprocess:  # the other workers read this one's values
-                runtime.add_tick_listener(self._prometheus.write)
+        # Each set up now: a metrics exporter starts publishing, the trace starts recording.
+        self._renderers = {name: ENDPOINT_EXPORTERS[name](runtime) for name in self.enabled}
 
     def authorized(self, scope: Scope) -> bool:
         """True if the request carries the token."""
@@ -60,22 +50,6 @@ class Endpoints:
             supplied = query.get("token", [""])[0].encode("latin-1")
         return bool(supplied) and hmac.compare_digest(supplied, self._token)
 
-    def _render(self, name: str) -> tuple[bytes, str]:
-        if self._prometheus is not None and name == "metrics":
-            return self._prometheus.render()
-        snap = self.runtime.snapshot(recent_requests=name == "trace")
-        if name == "stalls":
-            from loopsight.runtime.exporters.json import stalls_document
-
-            return json.dumps(stalls_document(snap)).encode(), "application/json"
-        if name == "dashboard":
-            from loopsight.runtime.exporters.dashboard import render_dashboard
-
-            return render_dashboard(snap).encode(), "text/html; charset=utf-8"
-        from loopsight.runtime.exporters.chrome_trace import chrome_trace
-
-        return json.dumps(chrome_trace(snap)).encode(), "application/json"
-
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """Answer if the path is an enabled endpoint; return False to let the app answer."""
         name = scope.get("path", "")[len(self.prefix) :].strip("/")
@@ -88,7 +62,7 @@ class Endpoints:
         else:
             await self.runtime.published()
             # Off the loop: the metrics exporter takes a lock and reads its multiprocess files.
-            body, content_type = await anyio.to_thread.run_sync(self._render, name)
+            body, content_type = await anyio.to_thread.run_sync(self._renderers[name])
             await _respond(send, 200, body, content_type, head=scope.get("method") == "HEAD")
         return True
 

@@ -93,7 +93,7 @@ def instrument(
         endpoints=endpoints, token=token, threshold_ms=threshold_ms, sampler=sampler
     )
     rt = runtime if runtime is not None else get_runtime()
-    _configure(rt, threshold_ms=threshold_ms, sampler=sampler, wanted=wanted, log=log_stalls)
+    _configure(rt, threshold_ms=threshold_ms, sampler=sampler, log=log_stalls)
     handler = Endpoints(rt, token=token or "", enabled=wanted, prefix=prefix) if wanted else None
     options = {
         "runtime": rt,
@@ -104,15 +104,11 @@ def instrument(
     return _add_middleware(app, options)
 
 
-def _configure(
-    rt: Runtime, *, threshold_ms: float, sampler: str, wanted: tuple[str, ...], log: bool
-) -> None:
+def _configure(rt: Runtime, *, threshold_ms: float, sampler: str, log: bool) -> None:
     """Apply the options to the (possibly shared) runtime, and install the monitors."""
     rt.threshold = threshold_ms / 1000.0
     rt.watchdog.sampler = sampler
     rt.background.install()
-    if "trace" in wanted:
-        rt.requests.trace = True
     if log:
         rt.add_listener(_LOG_EXPORTER)
 

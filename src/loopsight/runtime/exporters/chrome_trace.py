@@ -3,9 +3,14 @@ thread-pool occupancy as a counter. Open in ``chrome://tracing`` or ui.perfetto.
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
+from loopsight.runtime.exporters._registry import Render, endpoint
 from loopsight.runtime.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from loopsight.runtime.core import Runtime
 
 __all__ = ["chrome_trace"]
 
@@ -14,6 +19,17 @@ _LOOP_TID = 1
 
 def _us(seconds: float) -> float:
     return round(seconds * 1_000_000.0, 1)
+
+
+@endpoint("trace")
+def _serve(runtime: Runtime) -> Render:
+    runtime.trace_requests()  # keep finished requests from now on: the trace shows them
+
+    def render() -> tuple[bytes, str]:
+        document = chrome_trace(runtime.snapshot(recent_requests=True))
+        return json.dumps(document).encode(), "application/json"
+
+    return render
 
 
 def chrome_trace(snap: Snapshot) -> dict[str, Any]:

@@ -7,9 +7,14 @@ small script, so the page works offline and behind the same token as the other e
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
+from loopsight.runtime.exporters._registry import Render, endpoint
 from loopsight.runtime.exporters.json import stalls_document
 from loopsight.runtime.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from loopsight.runtime.core import Runtime
 
 __all__ = ["render_dashboard"]
 
@@ -87,6 +92,11 @@ for (const s of data.stalls) {
 })();
 </script></body></html>
 """
+
+
+@endpoint("dashboard")
+def _serve(runtime: Runtime) -> Render:
+    return lambda: (render_dashboard(runtime.snapshot()).encode(), "text/html; charset=utf-8")
 
 
 def render_dashboard(snap: Snapshot) -> str:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
+from loopsight.runtime.exporters._registry import Render, endpoint
 from loopsight.runtime.processors import group_stalls
 from loopsight.runtime.snapshot import Snapshot
 
+if TYPE_CHECKING:
+    from loopsight.runtime.core import Runtime
+
 __all__ = ["stalls_document"]
+
+
+@endpoint("stalls")
+def _serve(runtime: Runtime) -> Render:
+    return lambda: (json.dumps(stalls_document(runtime.snapshot())).encode(), "application/json")
 
 
 def stalls_document(snap: Snapshot, limit: int = 200) -> dict[str, Any]:

@@ -14,13 +14,17 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.utils import floatToGoString
 
+from loopsight.runtime.exporters._registry import Render, endpoint
 from loopsight.runtime.snapshot import Rows, Snapshot
+
+if TYPE_CHECKING:
+    from loopsight.runtime.core import Runtime
 
 __all__ = ["PrometheusExporter"]
 
@@ -225,3 +229,11 @@ class PrometheusExporter:
             multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
             return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+@endpoint("metrics")
+def _serve(runtime: Runtime) -> Render:
+    exporter = PrometheusExporter(runtime.snapshot)
+    if exporter.multiprocess:  # the other workers read this one's values
+        runtime.add_tick_listener(exporter.write)
+    return exporter.render
