@@ -62,7 +62,11 @@ def _disarm_at_exit() -> None:
 
 
 class LoopWatch:
-    """The heartbeat of one event loop; all mutation happens on that loop's thread."""
+    """The heartbeat of one event loop; all mutation happens on that loop's thread.
+
+    What others may use: ``loop`` and ``thread_id`` (which loop, on which thread) and
+    :meth:`stalled_until`; the rest is the watchdog's.
+    """
 
     def __init__(self, watchdog: Watchdog, loop: asyncio.AbstractEventLoop, thread_id: int) -> None:
         self.watchdog = watchdog
