@@ -10,9 +10,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-__all__ = ["STATS_PATH", "Heartbeat"]
-
-STATS_PATH = "/_lab/stats"  # where the lab app serves the heartbeat's totals
+__all__ = ["Heartbeat"]
 
 
 class Heartbeat:

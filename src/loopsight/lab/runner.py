@@ -18,7 +18,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from loopsight.errors import LoopsightError
-from loopsight.lab._heartbeat import STATS_PATH
 from loopsight.lab._joins import (
     StaticFinding,
     fetch_stalls,
@@ -48,6 +47,7 @@ seed's 1323 s of ``ab`` time times 0.03."""
 
 APP = "loopsight.lab.app:app"
 UPSTREAM_APP = "loopsight.lab.upstream:app"
+STATS_PATH = "/_lab/stats"  # kept in step with loopsight.lab.app.STATS_PATH without importing it
 _CALIBRATION = {"async": "hello-async", "sync": "hello-sync"}
 
 
