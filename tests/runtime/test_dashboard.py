@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import urllib.request
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -114,7 +115,7 @@ def test_dashboard_renders_in_headless_chromium(tmp_path: Path) -> None:
 def _filled_runtime() -> Runtime:
     rt = Runtime(threshold=0.05)
     t0 = rt.clock()
-    rt.recent.append((t0, t0 + 0.3, "GET", "/a", 200))
+    rt.requests.recent.append((t0, t0 + 0.3, "GET", "/a", 200))
     rt.stalls.append(
         Stall(
             start=t0 + 0.05,
@@ -132,7 +133,7 @@ def _filled_runtime() -> Runtime:
 
 def test_chrome_trace_has_requests_stalls_and_pool_counter() -> None:
     rt = _filled_runtime()
-    events = chrome_trace(rt)["traceEvents"]
+    events = chrome_trace(rt.snapshot(recent_requests=True))["traceEvents"]
     begin = [e for e in events if e["ph"] == "b"]
     end = [e for e in events if e["ph"] == "e"]
     stall = [e for e in events if e["ph"] == "X"]
@@ -149,7 +150,9 @@ def test_chrome_trace_has_requests_stalls_and_pool_counter() -> None:
 
 def test_dashboard_escapes_embedded_data() -> None:
     rt = _filled_runtime()
-    rt.stalls[0].activity = Activity("request", "GET", "/</script><b>x", "/x")
-    page = render_dashboard(rt)
+    rt.stalls[0] = replace(
+        rt.stalls[0], activity=Activity("request", "GET", "/</script><b>x", "/x")
+    )
+    page = render_dashboard(rt.snapshot())
     assert "</script><b>" not in page
     assert page.count("</script>") == 2

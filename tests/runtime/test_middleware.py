@@ -101,7 +101,7 @@ async def test_requests_are_counted_in_flight_and_aggregated_in_bulk(runtime: Ru
     assert seen[0] == 1
     assert max(seen) >= 2  # the gathered requests overlap
     rows = runtime.request_rows()  # a read folds in what the last tick left queued
-    assert len(runtime.finished) == 0
+    assert len(runtime.requests.finished) == 0
     assert sum(rows[("/peek/{n}", "GET", "200")][:-1]) == 6  # bucket counts; the sum is last
     assert runtime.in_flight() == 0
 
@@ -199,7 +199,7 @@ async def test_bookkeeping_failures_never_reach_the_app(
         def append(self, item: Any) -> None:
             raise RuntimeError("loopsight bug")
 
-    monkeypatch.setattr(runtime, "finished", BrokenQueue())
+    monkeypatch.setattr(runtime.requests, "finished", BrokenQueue())
     async with client(app) as c:
         r = await c.get("/items/5")
     assert r.status_code == 200
@@ -275,7 +275,7 @@ async def test_json_document_lists_the_stall(runtime: Runtime) -> None:
     async with client(app) as c:
         await c.get("/slow")
     await runtime.published()
-    doc = stalls_document(runtime)
+    doc = stalls_document(runtime.snapshot())
     assert doc["stall_count"] == 1
     assert doc["groups"][0]["route"] == "/slow"
     assert doc["groups"][0]["call"] == "time.sleep(0.08)"

@@ -47,7 +47,7 @@ async def test_pool_monitor_reads_the_real_default_limiter(anyio_backend: str) -
                 await anyio.sleep(0.3)
                 watch = rt.watch
                 assert watch is not None
-                point = rt.pool.sample(watch.limiter, time.time())
+                point = rt.pool.sample(rt.limiters[watch], time.time())
         finally:
             limiter.total_tokens = old
     finally:

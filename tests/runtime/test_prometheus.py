@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
 from loopsight.runtime import Runtime, instrument
-from loopsight.runtime.exporters.prometheus import prometheus_exporter
+from loopsight.runtime.exporters.prometheus import PrometheusExporter
 from loopsight.server import UvicornServer
 
 from ._helpers import TOKEN, line_of, write_module
@@ -54,7 +54,8 @@ async def test_metrics_parse_and_count_requests_stalls_and_lag(
             if runtime.stalls:
                 break
             await asyncio.sleep(0.01)
-    body, content_type = prometheus_exporter(runtime).render()
+    exporter = PrometheusExporter(runtime.snapshot)
+    body, content_type = exporter.render()
     assert content_type.startswith("text/plain")
     got = samples(body.decode())
     ok = (("method", "GET"), ("route", "/items/{item_id}"), ("status", "200"))
@@ -71,7 +72,7 @@ async def test_metrics_parse_and_count_requests_stalls_and_lag(
     assert got[("loopsight_loop_lag_seconds_count", ())] > 0
     assert ("loopsight_threadpool_total_tokens", ()) in got
     # A second render adds nothing: deltas are applied once.
-    again = samples(prometheus_exporter(runtime).render()[0].decode())
+    again = samples(exporter.render()[0].decode())
     assert again[("loopsight_request_duration_seconds_count", ok)] == 5
 
 
@@ -127,3 +128,31 @@ def test_multiprocess_metrics_sum_both_workers(tmp_path: Path) -> None:
     # n requests plus the health checks, counted across both workers by any one scrape.
     assert n <= got[key] <= n + 5
     assert got[("loopsight_threadpool_total_tokens", ())] == 80  # 40 per worker, livesum
+
+
+def test_exposition_matches_prometheus_clients_own_metrics(runtime: Runtime) -> None:
+    """The collector renders the aggregates as prometheus_client's Histogram would have."""
+    from prometheus_client import CollectorRegistry, Histogram, generate_latest
+
+    from loopsight.runtime.stats import REQUEST_BUCKETS
+
+    observed = [("/a", 200, 0.003), ("/a", 200, 0.2), ("/a", 500, 0.05), ("/b", 200, 12.0)]
+    reference = CollectorRegistry()
+    histogram = Histogram(
+        "loopsight_request_duration_seconds",
+        "HTTP request duration by route template, method and status.",
+        ["route", "method", "status"],
+        buckets=REQUEST_BUCKETS,
+        registry=reference,
+    )
+    for route, status, seconds in observed:
+        runtime.requests.started += 1
+        runtime.requests.finished.append((route, "GET", status, 0.0, seconds))  # type: ignore[arg-type]
+        histogram.labels(route, "GET", str(status)).observe(seconds)
+    ours = samples(PrometheusExporter(runtime.snapshot).render()[0].decode())
+    theirs = samples(generate_latest(reference).decode())
+    assert theirs  # the reference rendered something to compare with
+    for key, value in theirs.items():
+        if not key[0].endswith("_created"):
+            assert ours[key] == pytest.approx(value), key
+    assert {k for k in ours if k[0].startswith("loopsight_request_")} == set(theirs)

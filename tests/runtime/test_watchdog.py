@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
+from loopsight.runtime.builder import Sample, build_stall
 from loopsight.runtime.records import Activity, Culprit, Stall
 from loopsight.runtime.registry import LiveActivity, Registry
 from loopsight.runtime.stats import LAG_BUCKETS
-from loopsight.runtime.watchdog import LoopWatch, Sample, Watchdog, build_stall
+from loopsight.runtime.watchdog import LoopWatch, Watchdog
 
 
 class FakeClock:

@@ -44,20 +44,23 @@ def run(
     """Serve MODULE:APP under uvicorn with the stall watchdog; print stalls and a summary."""
     from loopsight.errors import LoopsightError
     from loopsight.runtime import serve
+    from loopsight.runtime.instrument import OptionNames, check_options
 
-    wanted = [e.strip() for e in endpoints.split(",") if e.strip()]
-    if wanted and not token:
-        fail("--endpoints needs --token (or LOOPSIGHT_TOKEN): they expose your app's stacks")
-    if threshold_ms <= 0:
-        fail("--threshold-ms must be positive")
+    names = OptionNames("--endpoints", "--token", "--threshold-ms")
     sys.path.insert(0, os.getcwd())  # as uvicorn does with its default --app-dir
-    try:
-        serve.import_target(target)  # fail here, in one line, rather than in every worker
+    try:  # fail here, in one line, rather than in every worker
+        wanted, token = check_options(
+            endpoints=(e.strip() for e in endpoints.split(",") if e.strip()),
+            token=token,
+            threshold_ms=threshold_ms,
+            names=names,
+        )
+        serve.import_target(target)
     except LoopsightError as exc:
         fail(str(exc))
     options = {
         "threshold_ms": threshold_ms,
-        "endpoints": wanted,
+        "endpoints": list(wanted),
         "server_timing": not no_headers,
         "process_time": not no_headers,
     }

@@ -11,6 +11,7 @@ from loopsight.runtime.core import Runtime, get_runtime, reset_runtime
 from loopsight.runtime.instrument import ENDPOINTS, instrument
 from loopsight.runtime.middleware import LoopsightMiddleware
 from loopsight.runtime.records import Activity, Culprit, Stall
+from loopsight.runtime.snapshot import Snapshot
 
 __all__ = [
     "ENDPOINTS",
@@ -18,6 +19,7 @@ __all__ = [
     "Culprit",
     "LoopsightMiddleware",
     "Runtime",
+    "Snapshot",
     "Stall",
     "get_runtime",
     "instrument",

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import Any, Literal, TypedDict
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 __all__ = [
     "ASGIApp",
-    "HTTPResponseStartEvent",
     "Message",
     "Receive",
     "Scope",
@@ -20,12 +19,3 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-class HTTPResponseStartEvent(TypedDict, total=False):
-    """The ``http.response.start`` message the middleware rewrites to add its headers."""
-
-    type: Literal["http.response.start"]
-    status: int
-    headers: Iterable[tuple[bytes, bytes]]
-    trailers: bool

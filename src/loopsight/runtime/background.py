@@ -3,7 +3,8 @@
 ``install()`` wraps ``BackgroundTask.__call__`` once per process (FastAPI's background tasks are
 Starlette's). A stall a task causes is attributed to ``background <name>``, not to the route
 that scheduled it: the stall sampler finds :meth:`BackgroundMonitor.run`'s frame, and its
-``name``, on the stalled stack (see :mod:`loopsight.runtime.registry`).
+``name`` local (declared with ``mark_background_frame``), on the stalled stack (see
+:mod:`loopsight.runtime.registry`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from loopsight.runtime.registry import BACKGROUND_CODES
+from loopsight.runtime.registry import mark_background_frame
 from loopsight.runtime.stats import REQUEST_BUCKETS, CounterSet, HistogramSet
 
 __all__ = ["BackgroundFailure", "BackgroundMonitor"]
@@ -80,7 +81,7 @@ class BackgroundMonitor:
 
     async def run(self, task: Any, original: _Call) -> None:
         """Run one background task under observation."""
-        name = task_name(getattr(task, "func", task))  # read by the stall sampler: keep the name
+        name = task_name(getattr(task, "func", task))
         self.running += 1
         start = self.clock()
         outcome = "failed"
@@ -96,4 +97,4 @@ class BackgroundMonitor:
             self.durations.observe((name,), self.clock() - start)
 
 
-BACKGROUND_CODES.add(BackgroundMonitor.run.__code__)
+mark_background_frame(BackgroundMonitor.run, name="name")

@@ -1,64 +1,47 @@
-"""The per-process runtime: registry, watchdog, monitors, aggregates and stall listeners.
+"""The per-process runtime: the stall spine, the request log, the monitors, and snapshots.
 
 One :class:`Runtime` per worker process (``get_runtime()``) so that every instrumented app in
-the process shares one watchdog thread. Everything here is bounded: stalls, time series and
-recent requests live in ring buffers, label sets are capped.
+the process shares one watchdog. Data flows one way: heartbeat and sampler (the
+:class:`Watchdog`) -> :class:`~loopsight.runtime.builder.StallBuilder` -> one frozen
+:class:`Stall`, published once into the stall log and to the listeners; :meth:`Runtime.snapshot`
+copies everything into plain data for the exporters. Everything is bounded: stalls, time series
+and recent requests live in ring buffers, label sets are capped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from operator import sub
 from typing import Any
 
-from loopsight.runtime._types import Scope
 from loopsight.runtime.background import BackgroundMonitor
 from loopsight.runtime.records import Stall
-from loopsight.runtime.registry import Registry, route_template
-from loopsight.runtime.stats import REQUEST_BUCKETS, CounterSet, HistogramSet
+from loopsight.runtime.registry import Registry
+from loopsight.runtime.requests import RequestLog
+from loopsight.runtime.snapshot import BackgroundState, PoolState, SeriesPoint, Snapshot
+from loopsight.runtime.stats import CounterSet
 from loopsight.runtime.threadpool import ThreadPoolMonitor, default_limiter
 from loopsight.runtime.watchdog import Clock, LoopWatch, Watchdog
 
-__all__ = ["RequestRecord", "Runtime", "SeriesPoint", "get_runtime", "reset_runtime"]
+__all__ = ["Runtime", "get_runtime", "reset_runtime"]
 
 _log = logging.getLogger("loopsight")
-_MAX_UNFLUSHED = 1 << 16
-_Finished = tuple[int, Any, int, float, float]  # route id, method, status, start, end
 
 StallListener = Callable[[Stall], None]
-
-
-@dataclass(frozen=True)
-class SeriesPoint:
-    """One second of history: worst loop lag, thread-pool occupancy and requests in flight."""
-
-    at: float
-    lag_max: float
-    borrowed: int
-    total: int
-    waiting: int
-    in_flight: int
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """A finished request, as the trace export reads it from the ring buffer."""
-
-    start: float
-    end: float
-    method: str
-    route: str
-    status: int
+SnapshotListener = Callable[[Snapshot], None]
 
 
 class Runtime:
-    """Shared state of the instrumentation in one process."""
+    """Shared state of the instrumentation in one process.
+
+    Exporters subscribe with :meth:`add_listener` (each stall, once published) or
+    :meth:`add_tick_listener` (a snapshot about once a second), or read :meth:`snapshot`.
+    """
 
     def __init__(
         self,
@@ -73,36 +56,18 @@ class Runtime:
     ) -> None:
         self.clock = clock
         self.registry = Registry()
-        # Finished requests as (route id, method, status, start, end), appended by the
-        # middleware and folded into ``requests`` in bulk by flush_requests() (each tick, and
-        # before any read). Bounded: should nothing flush (a stopped watchdog), the oldest
-        # unflushed requests are dropped.
-        self.finished: deque[_Finished] = deque(maxlen=_MAX_UNFLUSHED)
-        self.started = 0  # requests the middleware began; in flight = started - flushed - queued
-        self.flushed = 0
-        self._flush_lock = threading.Lock()
-        self.requests = HistogramSet(REQUEST_BUCKETS, max_series=max_series)
+        self.requests = RequestLog(max_series=max_series, trace_requests=trace_requests)
         self.stall_counts = CounterSet(max_series=max_series)
         self.stalls: deque[Stall] = deque(maxlen=max_stalls)
         self.series: deque[SeriesPoint] = deque(maxlen=history_seconds)
-        # (start, end, method, route id, status): tuples, the cheapest thing to append.
-        self.recent: deque[tuple[float, float, Any, int, int]] = deque(maxlen=trace_requests)
-        # Off unless the trace export is wanted: then each request costs one more append.
-        self.trace_requests = False
-        # id(route object) -> (route object, its label); the ids key the request aggregates,
-        # the object is kept so that its id is not reused.
-        self.routes: dict[int, tuple[object, str]] = {}
         self.background = BackgroundMonitor(clock)
         self.pool = ThreadPoolMonitor(history=600)
         self.listeners: list[StallListener] = []
+        self.tick_listeners: list[SnapshotListener] = []
         self.shutdown_hooks: list[Callable[[], None]] = []
-        # Called about once a second from the watchdog's tick (e.g. metrics flush): on the loop
-        # thread in signal mode, on the monitor thread otherwise.
-        self.tick_hooks: list[Callable[[], None]] = []
-        self.extensions: dict[str, object] = {}
         self.watchdog = Watchdog(
             self.registry,
-            self._on_stall,
+            self._publish,
             threshold=threshold,
             clock=clock,
             on_tick=self._on_tick,
@@ -110,6 +75,7 @@ class Runtime:
         )
         self.loop: asyncio.AbstractEventLoop | None = None
         self.watch: LoopWatch | None = None
+        self.limiters: dict[LoopWatch, Any] = {}  # anyio's default limiter of each loop
         self._window_start = clock()
         self._window: list[int] = [0, 0, 0, 0]  # max borrowed, total, max waiting, max in flight
 
@@ -136,87 +102,31 @@ class Runtime:
         if listener in self.listeners:
             self.listeners.remove(listener)
 
+    def add_tick_listener(self, listener: SnapshotListener) -> None:
+        """Call ``listener(snapshot)`` about once a second, from the watchdog's tick."""
+        if listener not in self.tick_listeners:
+            self.tick_listeners.append(listener)
+
     # -- loop side -------------------------------------------------------------------------
     def attach(self, loop: asyncio.AbstractEventLoop) -> LoopWatch:
         """Start watching ``loop`` (call on its thread); cheap when already watched."""
         watch = self.watchdog.attach(loop)
-        if watch.limiter is None:
-            watch.limiter = default_limiter()
+        if self.limiters.get(watch) is None:
+            self.limiters[watch] = default_limiter()
         self.loop, self.watch = loop, watch
         return watch
 
-    def remember_route(self, route_id: int, route: object, scope: Scope) -> None:
-        """Keep the route object behind an aggregate key (bounded like the label sets), with
-        its label: the template behind the path of any mounts ``scope`` went through."""
-        if len(self.routes) < self.requests.max_series:
-            self.routes[route_id] = (route, route_template(scope) or "<unmatched>")
-
-    def _label(self, route_id: object) -> str:
-        if isinstance(route_id, str):
-            return route_id  # the overflow label "<other>"
-        entry = self.routes.get(route_id) if isinstance(route_id, int) else None
-        return entry[1] if entry is not None else "<unmatched>"
-
-    def flush_requests(self) -> None:
-        """Fold the queued finished requests into the aggregates, from any thread.
-
-        In bulk, so that most of the per-request work runs in C (``zip``, ``map``, ``sort``,
-        ``bisect``) rather than as a dozen lines of Python per request.
-        """
-        with self._flush_lock:
-            queue = self.finished
-            count = len(queue)
-            if not count:
-                return
-            # count pops: the middleware may append meanwhile.
-            popleft = queue.popleft
-            batch = [popleft() for _ in range(count)]
-            self.flushed += count
-            try:
-                self._aggregate(batch)
-            except Exception:  # a bad record must not stop the metrics for good
-                _log.debug("loopsight could not aggregate %d requests", count, exc_info=True)
-
-    def _aggregate(self, batch: list[_Finished]) -> None:
-        route_ids, methods, statuses, starts, ends = zip(*batch, strict=True)
-        keys = list(zip(route_ids, methods, statuses, strict=True))
-        self.requests.observe_many(keys, list(map(sub, ends, starts)))
-        if self.trace_requests:
-            self.recent.extend(zip(starts, ends, methods, route_ids, statuses, strict=True))
+    def trace_requests(self) -> None:
+        """Keep finished requests in a ring buffer from now on (the trace export's input)."""
+        self.requests.trace = True
 
     def in_flight(self) -> int:
         """HTTP requests being served (background phase included), from any thread."""
-        return max(0, self.started - self.flushed - len(self.finished))
+        return self.requests.in_flight()
 
     def request_rows(self) -> dict[tuple[str, ...], list[float]]:
-        """Request histograms keyed by (route template, method, status), for exporters."""
-        self.flush_requests()
-        rows: dict[tuple[str, ...], list[float]] = {}
-        for (route, method, status), row in self.requests.snapshot().items():
-            key = (self._label(route), str(method or "GET"), str(status or "none"))
-            acc = rows.get(key)
-            if acc is None:
-                rows[key] = row
-            else:
-                rows[key] = [a + b for a, b in zip(acc, row, strict=True)]
-        return rows
-
-    def recent_requests(self) -> list[RequestRecord]:
-        """The ring buffer of finished requests, labelled."""
-        self.flush_requests()
-        return [
-            RequestRecord(start, end, str(method or "GET"), self._label(route), int(status))
-            for start, end, method, route, status in list(self.recent)
-        ]
-
-    def stalled_until(self, now: float) -> float:
-        """Cumulative stalled seconds of the current loop up to ``now``."""
-        watch = self.watch
-        if watch is None:
-            return 0.0
-        # LoopWatch.stalled_until, inlined: the middleware calls this once per response.
-        overdue = now - watch.next_due
-        return watch.stalled_total + (overdue if overdue >= watch.watchdog.threshold else 0.0)
+        """Request histograms keyed by (route template, method, status)."""
+        return self.requests.rows()
 
     def run_shutdown_hooks(self) -> None:
         """Called once the app has finished its lifespan shutdown."""
@@ -226,49 +136,37 @@ class Runtime:
             except Exception:
                 _log.exception("loopsight shutdown hook failed")
 
-    # -- monitor side ----------------------------------------------------------------------
-    def _on_stall(self, stall: Stall) -> None:
-        self.stalls.append(stall)
-        if stall.starved:
-            culprit = "<cpu-starved>"
-        else:
-            culprit = stall.culprit.location if stall.culprit is not None else "<unknown>"
-        self.stall_counts.add((stall.activity.route_label, culprit), stall.duration)
-        for listener in list(self.listeners):
-            try:
-                listener(stall)
-            except Exception:
-                _log.exception("loopsight stall listener failed")
+    # -- reading -----------------------------------------------------------------------------
+    def snapshot(self, *, recent_requests: bool = False) -> Snapshot:
+        """Everything exporters read, copied as plain data, from any thread.
 
-    def _on_tick(self, watches: list[LoopWatch]) -> None:
-        self.flush_requests()
-        now = self.clock()
-        window = self._window
-        for watch in watches:
-            if watch.limiter is not None:
-                point = self.pool.sample(watch.limiter, self.watchdog.wall(now))
-                if point is not None:
-                    window[0] = max(window[0], point.borrowed)
-                    window[1] = point.total
-                    window[2] = max(window[2], point.waiting)
-        window[3] = max(window[3], self.in_flight())
-        if now - self._window_start >= 1.0:
-            lag = 0.0
-            for watch in watches:
-                lag = max(lag, watch.window_max_lag)
-                watch.window_max_lag = 0.0  # a lost update only loses one window's maximum
-            self.series.append(SeriesPoint(self.watchdog.wall(now), lag, *window))
-            self._window = [0, 0, 0, 0]
-            self._window_start = now
-            for hook in list(self.tick_hooks):
-                try:
-                    hook()
-                except Exception:
-                    _log.exception("loopsight periodic hook failed")
+        ``recent_requests`` also labels the ring buffer of finished requests (the trace
+        export's input: one record per request kept, so only when asked).
+        """
+        wd, pool, bg = self.watchdog, self.pool, self.background
+        stalls = tuple(self.stalls)
+        return Snapshot(
+            pid=os.getpid(),
+            threshold=wd.threshold,
+            stall_count=wd.stall_count,
+            stalls=stalls,
+            stall_counts=self.stall_counts.snapshot(),
+            requests=self.requests.rows(),
+            in_flight=self.requests.in_flight(),
+            lag_counts=tuple(wd.lag_counts),
+            lag_sum=wd.lag_sum,
+            series=tuple(self.series),
+            pool=PoolState(pool.last, tuple(pool.samples), pool.saturations),
+            background=BackgroundState(
+                bg.running, bg.outcomes.snapshot(), bg.durations.snapshot(), tuple(bg.failures)
+            ),
+            recent_requests=tuple(self.requests.records(wd.wall_offset)) if recent_requests else (),
+        )
 
-    def lag_histogram(self) -> tuple[list[int], float]:
-        """Loop-lag bucket counts (``le`` buckets of ``LAG_BUCKETS`` plus +Inf) and their sum."""
-        return list(self.watchdog.lag_counts), self.watchdog.lag_sum
+    def settle(self) -> None:
+        """Block for three heartbeats: long enough for a stall that just ended to be closed
+        and published (call off the loop)."""
+        time.sleep(3 * self.watchdog.interval)
 
     async def published(self, timeout: float = 0.25) -> None:
         """Wait (at most ``timeout`` s) until every stall that has ended is published.
@@ -287,6 +185,54 @@ class Runtime:
         """Stop the watchdog thread and restore patched classes."""
         self.watchdog.close()
         self.background.uninstall()
+
+    # -- monitor side ----------------------------------------------------------------------
+    def _publish(self, stall: Stall) -> None:
+        """The end of the spine: store the finished stall, count it, tell the listeners."""
+        self.stalls.append(stall)
+        self.stall_counts.add(stall.group_key, stall.duration)
+        for listener in list(self.listeners):
+            try:
+                listener(stall)
+            except Exception:
+                _log.exception("loopsight stall listener failed")
+
+    def _on_tick(self, watches: list[LoopWatch]) -> None:
+        self.requests.flush()
+        now = self.clock()
+        self._sample_pools(watches, now)
+        window = self._window
+        window[3] = max(window[3], self.requests.in_flight())
+        if now - self._window_start >= 1.0:
+            lag = max((watch.take_window_lag() for watch in watches), default=0.0)
+            self.series.append(SeriesPoint(self.watchdog.wall(now), lag, *window))
+            self._window = [0, 0, 0, 0]
+            self._window_start = now
+            self._tell_tick_listeners()
+
+    def _sample_pools(self, watches: list[LoopWatch], now: float) -> None:
+        """Sample each watched loop's thread limiter into the pool monitor and the window."""
+        if len(self.limiters) > len(watches):  # forget the limiters of loops gone
+            self.limiters = {w: self.limiters[w] for w in watches if w in self.limiters}
+        window = self._window
+        for watch in watches:
+            limiter = self.limiters.get(watch)
+            if limiter is not None:
+                point = self.pool.sample(limiter, self.watchdog.wall(now))
+                if point is not None:
+                    window[0] = max(window[0], point.borrowed)
+                    window[1] = point.total
+                    window[2] = max(window[2], point.waiting)
+
+    def _tell_tick_listeners(self) -> None:
+        if not self.tick_listeners:
+            return
+        snapshot = self.snapshot()
+        for listener in list(self.tick_listeners):
+            try:
+                listener(snapshot)
+            except Exception:
+                _log.exception("loopsight periodic listener failed")
 
 
 _runtime: Runtime | None = None

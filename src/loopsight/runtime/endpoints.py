@@ -8,7 +8,6 @@ trace JSON). Each is off unless enabled, and every request must carry the token 
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Iterable
 from urllib.parse import parse_qs
 
@@ -17,15 +16,18 @@ import anyio.to_thread
 from loopsight.errors import LoopsightError
 from loopsight.runtime._types import Receive, Scope, Send
 from loopsight.runtime.core import Runtime
+from loopsight.runtime.exporters import ENDPOINT_EXPORTERS, ENDPOINTS
 
-__all__ = ["Endpoints"]
+__all__ = ["DEFAULT_PREFIX", "ENDPOINTS", "Endpoints"]
+
+DEFAULT_PREFIX = "/_loopsight"
 
 
 class Endpoints:
     """Serves the enabled endpoints at ``<prefix>/<name>``; anything else falls through."""
 
     def __init__(
-        self, runtime: Runtime, *, token: str, enabled: Iterable[str], prefix: str = "/_loopsight"
+        self, runtime: Runtime, *, token: str, enabled: Iterable[str], prefix: str = DEFAULT_PREFIX
     ) -> None:
         if not token:
             raise LoopsightError("loopsight endpoints need a non-empty token")
@@ -33,10 +35,8 @@ class Endpoints:
         self.enabled = frozenset(enabled)
         self.prefix = "/" + prefix.strip("/")
         self._token = token.encode()
-        if "metrics" in self.enabled:
-            from loopsight.runtime.exporters.prometheus import prometheus_exporter
-
-            prometheus_exporter(runtime)  # start syncing now, not at the first scrape
+        # Each set up now: a metrics exporter starts publishing, the trace starts recording.
+        self._renderers = {name: ENDPOINT_EXPORTERS[name](runtime) for name in self.enabled}
 
     def authorized(self, scope: Scope) -> bool:
         """True if the request carries the token."""
@@ -50,24 +50,6 @@ class Endpoints:
             supplied = query.get("token", [""])[0].encode("latin-1")
         return bool(supplied) and hmac.compare_digest(supplied, self._token)
 
-    def _render(self, name: str) -> tuple[bytes, str]:
-        rt = self.runtime
-        if name == "metrics":
-            from loopsight.runtime.exporters.prometheus import prometheus_exporter
-
-            return prometheus_exporter(rt).render()
-        if name == "stalls":
-            from loopsight.runtime.exporters.json import stalls_document
-
-            return json.dumps(stalls_document(rt)).encode(), "application/json"
-        if name == "dashboard":
-            from loopsight.runtime.exporters.dashboard import render_dashboard
-
-            return render_dashboard(rt).encode(), "text/html; charset=utf-8"
-        from loopsight.runtime.exporters.chrome_trace import chrome_trace
-
-        return json.dumps(chrome_trace(rt)).encode(), "application/json"
-
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """Answer if the path is an enabled endpoint; return False to let the app answer."""
         name = scope.get("path", "")[len(self.prefix) :].strip("/")
@@ -80,7 +62,7 @@ class Endpoints:
         else:
             await self.runtime.published()
             # Off the loop: the metrics exporter takes a lock and reads its multiprocess files.
-            body, content_type = await anyio.to_thread.run_sync(self._render, name)
+            body, content_type = await anyio.to_thread.run_sync(self._renderers[name])
             await _respond(send, 200, body, content_type, head=scope.get("method") == "HEAD")
         return True
 

@@ -5,18 +5,60 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from loopsight.errors import LoopsightError
 from loopsight.runtime.core import Runtime, get_runtime
+from loopsight.runtime.endpoints import DEFAULT_PREFIX, ENDPOINTS, Endpoints
 from loopsight.runtime.exporters.log import LogExporter
 from loopsight.runtime.middleware import LoopsightMiddleware
 from loopsight.runtime.watchdog import SAMPLERS
 
-__all__ = ["ENDPOINTS", "instrument"]
+__all__ = ["API_NAMES", "ENDPOINTS", "OptionNames", "check_options", "instrument"]
 
-ENDPOINTS = ("metrics", "stalls", "dashboard", "trace")
 App = TypeVar("App")
+
+
+class OptionNames(NamedTuple):
+    """How the caller spells each option, for the error messages of :func:`check_options`."""
+
+    endpoints: str
+    token: str
+    threshold: str
+
+
+API_NAMES = OptionNames("endpoints=[...]", "token=...", "threshold_ms")
+
+
+def check_options(
+    *,
+    endpoints: Iterable[str],
+    token: str | None,
+    threshold_ms: float,
+    sampler: str = "auto",
+    names: OptionNames = API_NAMES,
+) -> tuple[tuple[str, ...], str | None]:
+    """The endpoints wanted (each once) and the token (``LOOPSIGHT_TOKEN`` if not given).
+
+    Raises :class:`LoopsightError` with one line naming the bad input as ``names`` spells it.
+    """
+    wanted = tuple(dict.fromkeys(endpoints))
+    unknown = sorted(set(wanted) - set(ENDPOINTS))
+    if unknown:
+        raise LoopsightError(
+            f"unknown endpoint(s) {', '.join(unknown)}; choose from {', '.join(ENDPOINTS)}"
+        )
+    token = token if token is not None else os.environ.get("LOOPSIGHT_TOKEN")
+    if wanted and not token:
+        raise LoopsightError(
+            f"{names.endpoints} needs {names.token} (or LOOPSIGHT_TOKEN): the endpoints expose "
+            "your app's stacks and routes"
+        )
+    if threshold_ms <= 0:
+        raise LoopsightError(f"{names.threshold} must be positive, got {threshold_ms:g}")
+    if sampler not in SAMPLERS:
+        raise LoopsightError(f"unknown sampler {sampler!r}; choose from {', '.join(SAMPLERS)}")
+    return wanted, token
 
 
 def instrument(
@@ -27,7 +69,7 @@ def instrument(
     process_time: bool = True,
     endpoints: Iterable[str] = (),
     token: str | None = None,
-    prefix: str = "/_loopsight",
+    prefix: str = DEFAULT_PREFIX,
     log_stalls: bool = True,
     sampler: str = "auto",
     runtime: Runtime | None = None,
@@ -47,43 +89,32 @@ def instrument(
     free, and a monitor thread elsewhere; ``"thread"`` always uses the thread, which wakes
     every 25 ms and costs a busy server a few percent.
     """
-    wanted = tuple(dict.fromkeys(endpoints))
-    unknown = sorted(set(wanted) - set(ENDPOINTS))
-    if unknown:
-        raise LoopsightError(
-            f"unknown endpoint(s) {', '.join(unknown)}; choose from {', '.join(ENDPOINTS)}"
-        )
-    token = token if token is not None else os.environ.get("LOOPSIGHT_TOKEN")
-    if wanted and not token:
-        raise LoopsightError(
-            "endpoints need a token: pass token=... or set LOOPSIGHT_TOKEN "
-            "(they expose stacks and routes of your app)"
-        )
-    if threshold_ms <= 0:
-        raise LoopsightError("threshold_ms must be positive")
-    if sampler not in SAMPLERS:
-        raise LoopsightError(f"unknown sampler {sampler!r}; choose from {', '.join(SAMPLERS)}")
+    wanted, token = check_options(
+        endpoints=endpoints, token=token, threshold_ms=threshold_ms, sampler=sampler
+    )
     rt = runtime if runtime is not None else get_runtime()
-    rt.threshold = threshold_ms / 1000.0
-    rt.watchdog.sampler = sampler
-    rt.background.install()
-    if "trace" in wanted:
-        rt.trace_requests = True
-    if log_stalls:
-        rt.add_listener(_LOG_EXPORTER)
-
-    handler = None
-    if wanted:
-        from loopsight.runtime.endpoints import Endpoints
-
-        assert token is not None
-        handler = Endpoints(rt, token=token, enabled=wanted, prefix=prefix)
-    options: dict[str, Any] = {
+    _configure(rt, threshold_ms=threshold_ms, sampler=sampler, log=log_stalls)
+    handler = Endpoints(rt, token=token or "", enabled=wanted, prefix=prefix) if wanted else None
+    options = {
         "runtime": rt,
         "server_timing": server_timing,
         "process_time": process_time,
         "endpoints": handler,
     }
+    return _add_middleware(app, options)
+
+
+def _configure(rt: Runtime, *, threshold_ms: float, sampler: str, log: bool) -> None:
+    """Apply the options to the (possibly shared) runtime, and install the monitors."""
+    rt.threshold = threshold_ms / 1000.0
+    rt.watchdog.sampler = sampler
+    rt.background.install()
+    if log:
+        rt.add_listener(_LOG_EXPORTER)
+
+
+def _add_middleware(app: Any, options: dict[str, Any]) -> Any:
+    """Add the middleware outermost among a Starlette app's own, or wrap any other app."""
     add_middleware = getattr(app, "add_middleware", None)
     user_middleware = getattr(app, "user_middleware", None)
     if isinstance(app, LoopsightMiddleware) or any(
@@ -96,7 +127,7 @@ def instrument(
             return app
         except RuntimeError as exc:  # Starlette refuses once the app has started
             raise LoopsightError(f"cannot instrument a running app: {exc}") from exc
-    return LoopsightMiddleware(app, **options)  # type: ignore[arg-type]
+    return LoopsightMiddleware(app, **options)
 
 
 _LOG_EXPORTER = LogExporter(logging.getLogger("loopsight"))

@@ -1,10 +1,11 @@
 """The pure-ASGI middleware: times each request and adds its timing headers.
 
 Per HTTP request it reads the clock twice, bumps one counter and appends one tuple of plain
-values to the runtime's queue of finished requests, which the watchdog's tick folds into the
-aggregates in bulk; if enabled, it appends ``Server-Timing`` and ``X-Process-Time`` to the
-response start. It registers nothing for stall attribution: a stall sampler finds the request
-by this method's frame on the stalled stack (``REQUEST_CODES``). Bodies, streaming, websockets
+values to the runtime's :class:`~loopsight.runtime.requests.RequestLog`, which the watchdog's
+tick folds into the aggregates in bulk; if enabled, it appends ``Server-Timing`` and
+``X-Process-Time`` to the response start. It registers nothing for stall attribution: a stall
+sampler finds the request by this method's frame on the stalled stack and reads the two locals
+declared at the end of this module (``mark_request_frame``). Bodies, streaming, websockets
 and lifespan pass through unchanged; errors in loopsight's own bookkeeping are swallowed, never
 raised into the app.
 """
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from loopsight.runtime._types import ASGIApp, Message, Receive, Scope, Send
 from loopsight.runtime.core import Runtime, get_runtime
-from loopsight.runtime.registry import CURRENT_TASKS, REQUEST_CODES, LiveActivity
+from loopsight.runtime.registry import CURRENT_TASKS, LiveActivity, mark_request_frame
 from loopsight.runtime.watchdog import LoopWatch
 
 if TYPE_CHECKING:
@@ -32,6 +33,11 @@ _log = logging.getLogger("loopsight")
 _get_running_loop = asyncio.get_running_loop
 _current_task = asyncio.current_task
 _get_ident = threading.get_ident
+
+
+def _never_stalled(now: float) -> float:
+    """Stalled seconds of a loop loopsight could not watch: none."""
+    return 0.0
 
 
 class LoopsightMiddleware:
@@ -58,9 +64,11 @@ class LoopsightMiddleware:
         self.endpoints = endpoints
         self._prefix = endpoints.prefix if endpoints is not None else None
         self._headers = server_timing or process_time
+        self._requests = self.runtime.requests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # The stall sampler reads ``scope`` and ``start`` from this frame: keep those names.
+        # One function: it runs per request, where a Python call costs more than most of these
+        # lines (benchmarks/runtime_instructions.py); only the rare branches are methods.
         if scope["type"] != "http":
             await self._not_http(scope, receive, send)
             return
@@ -68,7 +76,7 @@ class LoopsightMiddleware:
             assert self.endpoints is not None
             if await self.endpoints.handle(scope, receive, send):
                 return
-        rt = self.runtime
+        rt, requests = self.runtime, self._requests
         watch = rt.watch
         # Watched already? On the watched loop's thread, that loop is running a task (ours):
         # two cheap reads, where asyncio.get_running_loop() costs a busy uvicorn worker more
@@ -76,7 +84,7 @@ class LoopsightMiddleware:
         if watch is None or _get_ident() != watch.thread_id or watch.loop not in CURRENT_TASKS:
             watch = self._attach(_get_running_loop())
         clock = rt.clock
-        rt.started += 1
+        requests.started += 1
         start = clock()
         status = 0
 
@@ -84,27 +92,20 @@ class LoopsightMiddleware:
         # Two of them rather than one with a branch: this runs once per response message.
         send_wrapper: Send
         if self._headers:
-            # LoopWatch.stalled_until(start), inlined (a Python call costs more than its body).
-            stalled_at_start = 0.0
-            if watch is not None:
-                stalled_at_start = watch.stalled_total
-                overdue = start - watch.next_due
-                if overdue >= watch.watchdog.threshold:
-                    stalled_at_start += overdue
-            server_timing = self.server_timing
-            process_time = self.process_time
+            stalled_until = watch.stalled_until if watch is not None else _never_stalled
+            stalled_at_start = stalled_until(start)
+            server_timing, process_time = self.server_timing, self.process_time
 
             def send_wrapper(message: Message) -> Awaitable[None]:
                 nonlocal status
                 if message["type"] == "http.response.start":
                     status = message["status"]
-                    # A method call per response costs more than this body: inlined.
-                    try:
+                    try:  # inlined: a call per response costs more than this body
                         now = clock()
                         total = now - start
                         headers = [*message.get("headers", ())]
                         if server_timing:
-                            stalled = rt.stalled_until(now) - stalled_at_start
+                            stalled = stalled_until(now) - stalled_at_start
                             if stalled <= 0.0:  # the usual case: one float to format, not two
                                 value = b"total;dur=%.3f, stall;dur=0.000" % (total * 1000,)
                             else:
@@ -142,9 +143,9 @@ class LoopsightMiddleware:
                 # reachable from young objects and make every garbage collection dearer.
                 route = scope.get("route") or scope.get("endpoint")
                 route_id = id(route)
-                if route_id not in rt.routes:
-                    rt.remember_route(route_id, route, scope)
-                rt.finished.append((route_id, scope.get("method"), status, start, clock()))
+                if route_id not in requests.routes:
+                    requests.remember_route(route_id, route, scope)
+                requests.finished.append((route_id, scope.get("method"), status, start, clock()))
             except Exception:  # bookkeeping must never break the app
                 _log.debug("loopsight could not record a request", exc_info=True)
 
@@ -209,4 +210,5 @@ class LoopsightMiddleware:
             rt.registry.live.pop(key, None)
 
 
-REQUEST_CODES.add(LoopsightMiddleware.__call__.__code__)
+# The stall sampler reads these locals of a stalled request's frame: the request is its scope.
+mark_request_frame(LoopsightMiddleware.__call__, scope="scope", start="start")

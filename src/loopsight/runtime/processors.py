@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from loopsight.runtime.records import Culprit, Stall
+from loopsight.runtime.records import UNMATCHED, Stall
 
 __all__ = ["RouteRow", "StallGroup", "group_stalls", "quantile", "route_summary"]
 
@@ -29,17 +29,11 @@ class StallGroup:
         return self.total / self.count
 
 
-def _culprit_key(culprit: Culprit | None) -> str:
-    return culprit.location if culprit is not None else "<unknown>"
-
-
 def group_stalls(stalls: Iterable[Stall]) -> list[StallGroup]:
     """Group by (route label, culprit ``file:line``), worst total first."""
     groups: dict[tuple[str, str], list[Stall]] = {}
     for stall in stalls:
-        culprit = "<cpu-starved>" if stall.starved else _culprit_key(stall.culprit)
-        key = (stall.activity.route_label, culprit)
-        groups.setdefault(key, []).append(stall)
+        groups.setdefault(stall.group_key, []).append(stall)
     result = [
         StallGroup(
             route=route,
@@ -103,7 +97,7 @@ def route_summary(
     by_route: dict[tuple[str, str], list[Stall]] = {}
     for stall in stalls:
         if stall.activity.kind in ("request", "websocket", "background") and stall.activity.method:
-            key = (stall.activity.route or "<unmatched>", stall.activity.method)
+            key = (stall.activity.route or UNMATCHED, stall.activity.method)
             by_route.setdefault(key, []).append(stall)
     rows: list[RouteRow] = []
     for key in sorted(set(merged) | set(by_route)):

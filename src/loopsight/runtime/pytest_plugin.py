@@ -9,7 +9,6 @@ The failure names the route (or task) and the culprit line, with the most-sample
 
 from __future__ import annotations
 
-import time
 from collections.abc import Generator, Iterator
 from typing import Any
 
@@ -58,7 +57,7 @@ class StallGuard:
         if not self.active:
             return list(self.stalls)
         self.active = False
-        time.sleep(3 * self.runtime.watchdog.interval)
+        self.runtime.settle()
         self.runtime.remove_listener(self._collect)
         if self._previous is not None:
             self.runtime.threshold = self._previous

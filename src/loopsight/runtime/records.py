@@ -9,7 +9,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Activity", "Culprit", "Stall"]
+__all__ = ["CPU_STARVED", "UNKNOWN_CULPRIT", "UNMATCHED", "Activity", "Culprit", "Stall"]
+
+UNMATCHED = "<unmatched>"  # label of a request no route matched (or not routed yet)
+CPU_STARVED = "<cpu-starved>"  # culprit key of a stall spent waiting for a CPU
+UNKNOWN_CULPRIT = "<unknown>"  # culprit key of a stall no sample caught
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ class Activity:
     def route_label(self) -> str:
         """The bounded label used to aggregate: route template, or the kind and task name."""
         if self.kind in ("request", "websocket"):
-            return self.route or "<unmatched>"
+            return self.route or UNMATCHED
         if self.kind == "background":
             return f"<background {self.name}>"
         return f"<{self.kind}>"
@@ -63,9 +67,11 @@ class Culprit:
         return f"{self.file}:{self.line}"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Stall:
     """One interval during which the event loop did not run its heartbeat for too long.
+
+    Built once, complete, by :mod:`loopsight.runtime.builder` and never changed after.
 
     ``start`` and ``end`` are seconds on the watchdog's clock (``time.perf_counter`` unless a
     clock was injected); ``wall_start`` is the same instant as a Unix timestamp. ``stacks`` maps
@@ -97,6 +103,18 @@ class Stall:
     def starved(self) -> bool:
         """The loop thread spent most of the stall waiting for a CPU: contention, not code."""
         return self.waited >= self.duration / 2
+
+    @property
+    def culprit_key(self) -> str:
+        """What stalls are counted by: the culprit's ``file:line``, or why there is none."""
+        if self.starved:
+            return CPU_STARVED
+        return self.culprit.location if self.culprit is not None else UNKNOWN_CULPRIT
+
+    @property
+    def group_key(self) -> tuple[str, str]:
+        """(route label, culprit key): the labels stalls are aggregated and grouped by."""
+        return self.activity.route_label, self.culprit_key
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (``duration`` included for readers)."""

@@ -1,8 +1,9 @@
 """Which request, background task or lifespan phase the stalled code was serving.
 
 HTTP requests cost nothing here: the watchdog's sampler, which only runs during a stall, finds
-the request by walking the stalled stack up to the middleware's own frame and reading its
-``scope``; a Starlette background task is found the same way, by the monitor's frame below it.
+the request by walking the stalled stack up to the middleware's own frame and reading the two
+locals the middleware declared (:func:`mark_request_frame`) when it was defined; a Starlette
+background task is found the same way, by the monitor's frame (:func:`mark_background_frame`).
 A child task (a streamed response, ``BaseHTTPMiddleware``'s ``call_next``) has no such frame;
 its anyio parent task's coroutine chain has.
 
@@ -15,19 +16,23 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from types import CodeType, FrameType
-from typing import Any
+from typing import Any, NamedTuple
 
 from loopsight.runtime._types import Scope
 from loopsight.runtime.records import Activity
 
 __all__ = [
-    "BACKGROUND_CODES",
+    "BACKGROUND_FRAMES",
     "CURRENT_TASKS",
-    "REQUEST_CODES",
+    "REQUEST_FRAMES",
     "LiveActivity",
     "Registry",
+    "RequestFrame",
     "current_task_of",
+    "mark_background_frame",
+    "mark_request_frame",
     "mount_prefix",
     "route_template",
 ]
@@ -38,12 +43,45 @@ __all__ = [
 _found = getattr(asyncio.tasks, "_current_tasks", None)
 CURRENT_TASKS: dict[Any, Any] = _found if isinstance(_found, dict) else {}
 
-# Code objects whose frames mark a request (locals ``scope`` and ``start``: the middleware's
-# ``__call__``) or a background task (local ``name``: the background monitor's ``run``). Their
-# modules add them at import; this module imports neither.
-REQUEST_CODES: set[CodeType] = set()
-BACKGROUND_CODES: set[CodeType] = set()
+
+class RequestFrame(NamedTuple):
+    """The locals of a request frame that hold the request's scope and its start time."""
+
+    scope: str
+    start: str
+
+
+# Code objects whose frames serve a request (the middleware's ``__call__``) or run a background
+# task (the background monitor's ``run``), with the locals the sampler reads, as the modules
+# that own them declare at import (mark_request_frame, mark_background_frame); this module
+# imports neither.
+REQUEST_FRAMES: dict[CodeType, RequestFrame] = {}
+BACKGROUND_FRAMES: dict[CodeType, str] = {}
 _MAX_DEPTH = 512  # frames walked up from a stalled frame, coroutines down from a parent task
+
+
+def mark_request_frame(function: Callable[..., Any], *, scope: str, start: str) -> None:
+    """Declare that ``function``'s frames serve a request, whose scope and start time (a
+    float) are in the locals named ``scope`` and ``start``.
+
+    Checked now: a local renamed without saying so here fails at import, not during a stall.
+    A declaration costs the request nothing, where a marker object would cost an allocation.
+    """
+    REQUEST_FRAMES[_code_with_locals(function, scope, start)] = RequestFrame(scope, start)
+
+
+def mark_background_frame(function: Callable[..., Any], *, name: str) -> None:
+    """Declare that ``function``'s frames run a background task named by the local ``name``."""
+    BACKGROUND_FRAMES[_code_with_locals(function, name)] = name
+
+
+def _code_with_locals(function: Callable[..., Any], *names: str) -> CodeType:
+    code: CodeType = function.__code__
+    missing = [name for name in names if name not in (*code.co_varnames, *code.co_cellvars)]
+    if missing:
+        where = getattr(code, "co_qualname", code.co_name)
+        raise RuntimeError(f"{where} has no local {', '.join(map(repr, missing))} to mark")
+    return code
 
 
 def current_task_of(loop: asyncio.AbstractEventLoop) -> asyncio.Task[Any] | None:
@@ -199,10 +237,10 @@ class Registry:
 
 
 def _request(
-    local: dict[str, Any], background: str, task: asyncio.Task[Any] | None
+    frame: FrameType, names: RequestFrame, background: str, task: asyncio.Task[Any] | None
 ) -> LiveActivity | None:
-    scope = local.get("scope")
-    start = local.get("start")
+    local = frame.f_locals
+    scope, start = local.get(names.scope), local.get(names.start)
     if not isinstance(scope, dict) or not isinstance(start, float):
         return None  # interrupted before it read its clock
     return LiveActivity("request", scope, start, background=background, task=task)
@@ -219,11 +257,12 @@ def _from_frames(
     for _ in range(_MAX_DEPTH):
         if current is None:
             break
-        code = current.f_code
-        if code in REQUEST_CODES:
-            return _request(current.f_locals, background, task), background
-        if not background and code in BACKGROUND_CODES:
-            background = str(current.f_locals.get("name", ""))
+        names = REQUEST_FRAMES.get(current.f_code)
+        if names is not None:
+            return _request(current, names, background, task), background
+        name = BACKGROUND_FRAMES.get(current.f_code) if not background else None
+        if name is not None:
+            background = str(current.f_locals.get(name, ""))
         current = current.f_back
     return None, background
 
@@ -236,7 +275,8 @@ def _from_coroutines(task: asyncio.Task[Any]) -> LiveActivity | None:
         frame = getattr(coro, "cr_frame", None)
         if frame is None:
             return None
-        if frame.f_code in REQUEST_CODES:
-            return _request(frame.f_locals, "", task)
+        names = REQUEST_FRAMES.get(frame.f_code)
+        if names is not None:
+            return _request(frame, names, "", task)
         coro = getattr(coro, "cr_await", None)
     return None

@@ -19,7 +19,6 @@ from loopsight.errors import LoopsightError
 from loopsight.runtime.core import Runtime, get_runtime
 from loopsight.runtime.instrument import instrument
 from loopsight.runtime.records import Stall
-from loopsight.runtime.stats import REQUEST_BUCKETS
 
 __all__ = ["ENV_OPTIONS", "ENV_SUMMARY_DIR", "ENV_TARGET", "create_app", "load_summaries"]
 
@@ -59,12 +58,13 @@ def _summary_writer(runtime: Runtime, directory: str) -> Any:
         if done:
             return
         done.append(True)
+        snap = runtime.snapshot()
         data = {
-            "pid": os.getpid(),
-            "bounds": list(REQUEST_BUCKETS),
-            "requests": [[list(k), v] for k, v in runtime.request_rows().items()],
-            "stalls": [s.to_json() for s in list(runtime.stalls)],
-            "stall_count": runtime.watchdog.seq,
+            "pid": snap.pid,
+            "bounds": list(snap.request_bounds),
+            "requests": [[list(k), v] for k, v in snap.requests.items()],
+            "stalls": [s.to_json() for s in snap.stalls],
+            "stall_count": snap.stall_count,
         }
         path = Path(directory) / f"summary-{os.getpid()}.json"
         tmp = path.with_suffix(".tmp")

@@ -29,37 +29,24 @@ import signal
 import threading
 import time
 from bisect import bisect_left
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
+from loopsight.runtime.builder import Sample, StallBuilder, StallSink
 from loopsight.runtime.frames import current_frame_of, read_stack
-from loopsight.runtime.records import Activity, Culprit, Stall
-from loopsight.runtime.registry import LiveActivity, Registry, current_task_of
+from loopsight.runtime.registry import Registry, current_task_of
 from loopsight.runtime.stats import LAG_BUCKETS
 
-__all__ = ["SAMPLERS", "Clock", "LoopWatch", "Sample", "Watchdog"]
+__all__ = ["SAMPLERS", "Clock", "LoopWatch", "Watchdog"]
 
 Clock = Callable[[], float]
 
 _MAX_SAMPLES = 500
-_ROUTE_WAIT = 5.0  # seconds a stall waits for its request to be routed before it is published
 _ALARM = getattr(signal, "SIGALRM", None)
 # "auto": a SIGALRM timer for a loop on the main thread when the signal is free, else a thread.
 SAMPLERS = ("auto", "thread")
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One look at the loop thread while it was stalled."""
-
-    at: float
-    activity: Activity
-    stack: str
-    culprit: Culprit | None
-    live: LiveActivity | None = None
 
 
 def _full_collections() -> int:
@@ -75,7 +62,11 @@ def _disarm_at_exit() -> None:
 
 
 class LoopWatch:
-    """The heartbeat of one event loop; all mutation happens on that loop's thread."""
+    """The heartbeat of one event loop; all mutation happens on that loop's thread.
+
+    What others may use: ``loop`` and ``thread_id`` (which loop, on which thread) and
+    :meth:`stalled_until`; the rest is the watchdog's.
+    """
 
     def __init__(self, watchdog: Watchdog, loop: asyncio.AbstractEventLoop, thread_id: int) -> None:
         self.watchdog = watchdog
@@ -88,7 +79,6 @@ class LoopWatch:
         self.window_max_lag = 0.0
         # (start, end) of stalls the heartbeat saw end, for the monitor thread to pick up.
         self.finished: deque[tuple[float, float]] = deque(maxlen=1024)
-        self.limiter: object | None = None
         self._handle: asyncio.TimerHandle | None = None
         # Signal mode: the beat re-arms the alarm and publishes; the handler fills ``samples``.
         self.signal_mode = False
@@ -161,14 +151,23 @@ class LoopWatch:
         overdue = now - self.next_due
         return self.stalled_total + (overdue if overdue >= self.watchdog.threshold else 0.0)
 
+    def take_window_lag(self) -> float:
+        """The worst lag since the last call (a lost update only loses one window's maximum)."""
+        lag, self.window_max_lag = self.window_max_lag, 0.0
+        return lag
+
 
 class Watchdog:
-    """Watches every loop it is attached to from one daemon thread, and reports stalls."""
+    """Watches every loop it is attached to, and hands each stall to ``on_stall`` once, built.
+
+    The one way out is ``on_stall`` (through a :class:`StallBuilder`) and ``on_tick``, about
+    every ``tick_interval`` seconds; the watchdog never calls back into its owner otherwise.
+    """
 
     def __init__(
         self,
         registry: Registry,
-        on_stall: Callable[[Stall], None],
+        on_stall: StallSink,
         *,
         threshold: float = 0.1,
         sample_interval: float = 0.005,
@@ -180,7 +179,7 @@ class Watchdog:
         if sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, not {sampler!r}")
         self.registry = registry
-        self.on_stall = on_stall
+        self.builder = StallBuilder(on_stall, clock)
         self.threshold = threshold
         self.sample_interval = sample_interval
         self.clock = clock
@@ -192,14 +191,12 @@ class Watchdog:
         self.lag_counts = [0] * (len(LAG_BUCKETS) + 1)
         self.lag_sum = 0.0
         self.running = False
-        self.seq = 0
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._waiting: list[tuple[float, Stall, LiveActivity]] = []
         self._next_tick = 0.0
         # Offset that turns the watchdog clock into Unix time, for wall-clock exports.
-        self._wall_offset = time.time() - clock()
+        self.wall_offset = time.time() - clock()
         self._signal_watch: LoopWatch | None = None
         self._previous_alarm: Any = None
 
@@ -217,9 +214,14 @@ class Watchdog:
         """
         return min(0.025, self.threshold / 4)
 
+    @property
+    def stall_count(self) -> int:
+        """Stalls detected so far (published, or waiting for their route)."""
+        return self.builder.count
+
     def wall(self, t: float) -> float:
         """Unix time of watchdog-clock instant ``t``."""
-        return t + self._wall_offset
+        return t + self.wall_offset
 
     # -- loop side -------------------------------------------------------------------------
     def attach(self, loop: asyncio.AbstractEventLoop) -> LoopWatch:
@@ -355,7 +357,7 @@ class Watchdog:
         next wake-up (a stall before routing once its route is known), so a reader that asks
         right after the stall may briefly find it missing.
         """
-        if self._waiting:
+        if self.builder.holding():
             return True
         now = self.clock()
         return any(
@@ -397,7 +399,7 @@ class Watchdog:
         self._tick(now)
 
     def _tick(self, now: float) -> None:
-        self._release_waiting(now)
+        self.builder.release(now)
         if self.on_tick is not None and now >= self._next_tick:
             self._next_tick = now + self.tick_interval
             self.on_tick(list(self.watches.values()))
@@ -423,6 +425,8 @@ class Watchdog:
         return samples
 
     def _publish_finished(self, watch: LoopWatch, samples: list[Sample]) -> None:
+        """Hand each stall the heartbeat closed to the builder, with its share of the
+        run-queue wait and of the full collections since the last healthy poll."""
         if not watch.finished:
             return
         waited = 0.0
@@ -430,77 +434,18 @@ class Watchdog:
         if before is not None and after is not None:
             waited = max(0.0, after - before)
         collections = _full_collections()
-        built = []
+        intervals: list[tuple[float, float]] = []
         while watch.finished:
-            start, end = watch.finished.popleft()
-            mine = [s for s in samples if start <= s.at <= end + self.sample_interval]
-            stall, live = build_stall(start, end, self.wall(start), mine)
-            stall.waited = min(waited, stall.duration)
-            waited -= stall.waited
-            built.append((stall, live))
+            intervals.append(watch.finished.popleft())
         # A full collection holds the GIL throughout, so no sample shows it: count the ones
         # since the last healthy poll (a quarter threshold before the stall at most) and
         # charge them to the longest stall.
-        longest = max(built, key=lambda pair: pair[0].duration)[0]
-        longest.gc_collections = max(0, collections - watch.baseline_gc)
-        for stall, live in built:
-            self._emit(stall, live)
+        longest = max(range(len(intervals)), key=lambda i: intervals[i][1] - intervals[i][0])
+        for index, (start, end) in enumerate(intervals):
+            mine = [s for s in samples if start <= s.at <= end + self.sample_interval]
+            share = min(waited, end - start)
+            waited -= share
+            full = max(0, collections - watch.baseline_gc) if index == longest else 0
+            self.builder.add(start, end, self.wall(start), mine, waited=share, gc_collections=full)
         watch.baseline_wait = after
         watch.baseline_gc = collections
-
-    def _emit(self, stall: Stall, live: LiveActivity | None) -> None:
-        self.seq += 1
-        stall.seq = self.seq
-        stall.pid = os.getpid()
-        if live is not None and stall.activity.kind == "request" and not stall.activity.route:
-            self._waiting.append((self.clock() + _ROUTE_WAIT, stall, live))
-            return
-        self.on_stall(stall)
-
-    def _release_waiting(self, now: float) -> None:
-        """Publish stalls that happened before routing once the route is known."""
-        if not self._waiting:
-            return
-        keep: list[tuple[float, Stall, LiveActivity]] = []
-        for deadline, stall, live in self._waiting:
-            snap = live.snapshot()
-            if snap.route or live.finished() or now >= deadline:
-                stall.activity = Activity(
-                    kind=stall.activity.kind,
-                    method=stall.activity.method,
-                    route=snap.route,
-                    path=stall.activity.path,
-                    name=stall.activity.name,
-                )
-                self.on_stall(stall)
-            else:
-                keep.append((deadline, stall, live))
-        self._waiting = keep
-
-
-def build_stall(
-    start: float, end: float, wall_start: float, samples: list[Sample]
-) -> tuple[Stall, LiveActivity | None]:
-    """Assemble a :class:`Stall` from its samples: the most-sampled activity and culprit win.
-
-    Also returns the live activity of the winner, so a stall that happened before routing can
-    wait for its route template.
-    """
-    if not samples:
-        unknown = Activity("unknown")
-        return Stall(start=start, end=end, wall_start=wall_start, activity=unknown), None
-    by_activity = Counter(s.activity for s in samples)
-    activity = by_activity.most_common(1)[0][0]
-    own = [s for s in samples if s.activity == activity]
-    culprits = Counter(s.culprit for s in own if s.culprit is not None)
-    culprit = culprits.most_common(1)[0][0] if culprits else None
-    stall = Stall(
-        start=start,
-        end=end,
-        wall_start=wall_start,
-        activity=activity,
-        culprit=culprit,
-        stacks=dict(Counter(s.stack for s in samples)),
-        samples=len(samples),
-    )
-    return stall, next((s.live for s in own if s.live is not None), None)

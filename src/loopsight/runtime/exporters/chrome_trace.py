@@ -3,10 +3,14 @@ thread-pool occupancy as a counter. Open in ``chrome://tracing`` or ui.perfetto.
 
 from __future__ import annotations
 
-import os
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
-from loopsight.runtime.core import Runtime
+from loopsight.runtime.exporters._registry import Render, endpoint
+from loopsight.runtime.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from loopsight.runtime.core import Runtime
 
 __all__ = ["chrome_trace"]
 
@@ -17,22 +21,32 @@ def _us(seconds: float) -> float:
     return round(seconds * 1_000_000.0, 1)
 
 
-def chrome_trace(runtime: Runtime) -> dict[str, Any]:
-    """The Trace Event Format document for what the runtime's ring buffers hold."""
-    pid = os.getpid()
-    wall = runtime.watchdog.wall
+@endpoint("trace")
+def _serve(runtime: Runtime) -> Render:
+    runtime.trace_requests()  # keep finished requests from now on: the trace shows them
+
+    def render() -> tuple[bytes, str]:
+        document = chrome_trace(runtime.snapshot(recent_requests=True))
+        return json.dumps(document).encode(), "application/json"
+
+    return render
+
+
+def chrome_trace(snap: Snapshot) -> dict[str, Any]:
+    """The Trace Event Format document for a snapshot taken with ``recent_requests=True``."""
+    pid = snap.pid
     events: list[dict[str, Any]] = [
         {"ph": "M", "name": "process_name", "pid": pid, "args": {"name": f"uvicorn worker {pid}"}},
         {"ph": "M", "name": "thread_name", "pid": pid, "tid": _LOOP_TID,
          "args": {"name": "event loop"}},
     ]  # fmt: skip
-    for index, req in enumerate(runtime.recent_requests()):
+    for index, req in enumerate(snap.recent_requests):
         name = f"{req.method} {req.route}"
         common = {"cat": "request", "name": name, "id": index, "pid": pid, "tid": _LOOP_TID}
-        events.append({**common, "ph": "b", "ts": _us(wall(req.start)),
+        events.append({**common, "ph": "b", "ts": _us(req.start),
                        "args": {"status": req.status}})  # fmt: skip
-        events.append({**common, "ph": "e", "ts": _us(wall(req.end))})
-    for stall in list(runtime.stalls):
+        events.append({**common, "ph": "e", "ts": _us(req.end)})
+    for stall in snap.stalls:
         culprit = stall.culprit
         events.append(
             {
@@ -50,7 +64,7 @@ def chrome_trace(runtime: Runtime) -> dict[str, Any]:
                 },
             }
         )
-    for point in list(runtime.pool.samples):
+    for point in snap.pool.samples:
         events.append(
             {
                 "ph": "C",

@@ -7,9 +7,14 @@ small script, so the page works offline and behind the same token as the other e
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from loopsight.runtime.core import Runtime
+from loopsight.runtime.exporters._registry import Render, endpoint
 from loopsight.runtime.exporters.json import stalls_document
+from loopsight.runtime.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from loopsight.runtime.core import Runtime
 
 __all__ = ["render_dashboard"]
 
@@ -89,8 +94,13 @@ for (const s of data.stalls) {
 """
 
 
-def render_dashboard(runtime: Runtime) -> str:
-    """The dashboard page with the runtime's current data embedded."""
-    payload = json.dumps(stalls_document(runtime, limit=50))
+@endpoint("dashboard")
+def _serve(runtime: Runtime) -> Render:
+    return lambda: (render_dashboard(runtime.snapshot()).encode(), "text/html; charset=utf-8")
+
+
+def render_dashboard(snap: Snapshot) -> str:
+    """The dashboard page with the snapshot's data embedded."""
+    payload = json.dumps(stalls_document(snap, limit=50))
     # "</" would end the script element early; JSON allows escaping it.
     return _PAGE.replace("__DATA__", payload.replace("</", "<\\/"))

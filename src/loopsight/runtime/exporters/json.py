@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
-import os
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
-from loopsight.runtime.core import Runtime
+from loopsight.runtime.exporters._registry import Render, endpoint
 from loopsight.runtime.processors import group_stalls
+from loopsight.runtime.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from loopsight.runtime.core import Runtime
 
 __all__ = ["stalls_document"]
 
 
-def stalls_document(runtime: Runtime, limit: int = 200) -> dict[str, Any]:
+@endpoint("stalls")
+def _serve(runtime: Runtime) -> Render:
+    return lambda: (json.dumps(stalls_document(runtime.snapshot())).encode(), "application/json")
+
+
+def stalls_document(snap: Snapshot, limit: int = 200) -> dict[str, Any]:
     """Everything the stalls endpoint and the dashboard show, as JSON-ready data."""
-    stalls = list(runtime.stalls)
-    recent = stalls[-limit:] if limit > 0 else []
-    pool = runtime.pool.last
-    bg = runtime.background
+    stalls = snap.stalls
+    recent = stalls[-limit:] if limit > 0 else ()
+    pool = snap.pool.last
+    bg = snap.background
     return {
-        "pid": os.getpid(),
-        "threshold_ms": runtime.threshold * 1000.0,
-        "stall_count": runtime.watchdog.seq,
+        "pid": snap.pid,
+        "threshold_ms": snap.threshold * 1000.0,
+        "stall_count": snap.stall_count,
         "stalls": [s.to_json() for s in reversed(recent)],
         "groups": [
             {
@@ -37,15 +46,15 @@ def stalls_document(runtime: Runtime, limit: int = 200) -> dict[str, Any]:
             "borrowed": pool.borrowed if pool else 0,
             "total": pool.total if pool else 0,
             "waiting": pool.waiting if pool else 0,
-            "saturations": runtime.pool.saturations,
+            "saturations": snap.pool.saturations,
         },
         "background": {
             "running": bg.running,
             "outcomes": [
                 {"task": name, "outcome": outcome, "count": int(row[0])}
-                for (name, outcome), row in sorted(bg.outcomes.snapshot().items())
+                for (name, outcome), row in sorted(bg.outcomes.items())
             ],
-            "failures": [{"at": f.at, "task": f.name, "error": f.error} for f in list(bg.failures)],
+            "failures": [{"at": f.at, "task": f.name, "error": f.error} for f in bg.failures],
         },
         "series": [
             {
@@ -56,6 +65,6 @@ def stalls_document(runtime: Runtime, limit: int = 200) -> dict[str, Any]:
                 "waiting": p.waiting,
                 "in_flight": p.in_flight,
             }
-            for p in list(runtime.series)
+            for p in snap.series
         ],
     }

@@ -1,174 +1,239 @@
-"""Prometheus exporter through ``prometheus_client``, multi-process aware.
+"""Prometheus exporter: the text exposition of a snapshot, multi-process aware.
 
-Requests and lag are aggregated lock-free by the runtime; this exporter copies the deltas into
-ordinary ``prometheus_client`` metrics about once a second (the watchdog's tick) and before each
-scrape. Under ``PROMETHEUS_MULTIPROC_DIR`` those metrics live in the per-process mmap files, so
-any worker's scrape reports all workers (gauges use ``livesum``).
+A scrape renders :class:`~loopsight.runtime.snapshot.Snapshot` through a ``prometheus_client``
+custom collector (the public ``Metric`` API), so the runtime's lock-free aggregates are exposed
+as they are, without copying them into metric objects. Under ``PROMETHEUS_MULTIPROC_DIR`` each
+worker also writes its snapshot's values into ``prometheus_client``'s per-process files, about
+once a second and before each scrape, so any worker's scrape reports all workers (gauges use
+``livesum``).
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.utils import floatToGoString
+
+from loopsight.runtime.exporters._registry import Render, endpoint
+from loopsight.runtime.snapshot import Rows, Snapshot
+
+if TYPE_CHECKING:
+    from loopsight.runtime.core import Runtime
+
+__all__ = ["PrometheusExporter"]
+
+SnapshotSource = Callable[[], Snapshot]
+
+
+class _Family(NamedTuple):
+    """One metric as exposed: name, type, help, label names."""
+
+    name: str
+    kind: str  # "histogram", "counter" or "gauge"
+    help: str
+    labels: tuple[str, ...] = ()
+
+
+LAG = _Family(
+    "loopsight_loop_lag_seconds", "histogram", "Event-loop lag: how late the heartbeat ran."
 )
+REQUESTS = _Family(
+    "loopsight_request_duration_seconds", "histogram",
+    "HTTP request duration by route template, method and status.", ("route", "method", "status"),
+)  # fmt: skip
+STALLS = _Family(
+    "loopsight_stalls", "counter", "Event-loop stalls by route and culprit.", ("route", "culprit")
+)
+STALL_SECONDS = _Family(
+    "loopsight_stall_seconds", "counter", "Seconds the loop was stalled, by route and culprit.",
+    ("route", "culprit"),
+)  # fmt: skip
+IN_FLIGHT = _Family("loopsight_requests_in_flight", "gauge", "HTTP requests in flight.")
+POOL_BORROWED = _Family(
+    "loopsight_threadpool_borrowed_tokens", "gauge", "anyio default limiter: tokens borrowed."
+)
+POOL_TOTAL = _Family(
+    "loopsight_threadpool_total_tokens", "gauge", "anyio default limiter: total tokens."
+)
+POOL_WAITING = _Family(
+    "loopsight_threadpool_tasks_waiting", "gauge", "anyio default limiter: tasks waiting."
+)
+POOL_SATURATIONS = _Family(
+    "loopsight_threadpool_saturations", "counter", "Thread-pool saturation episodes."
+)
+BG_TASKS = _Family(
+    "loopsight_background_tasks", "counter", "Background tasks run, by task and outcome.",
+    ("task", "outcome"),
+)  # fmt: skip
+BG_DURATION = _Family(
+    "loopsight_background_task_duration_seconds", "histogram", "Background task duration.",
+    ("task",),
+)  # fmt: skip
+BG_RUNNING = _Family("loopsight_background_tasks_running", "gauge", "Background tasks running now.")
 
-from loopsight.runtime.core import Runtime
-from loopsight.runtime.stats import LAG_BUCKETS, REQUEST_BUCKETS
+# One value per label set: a histogram row ([bucket counts..., +Inf, sum]) or a number.
+_Values = list[tuple[tuple[str, ...], Any]]
 
-__all__ = ["PrometheusExporter", "prometheus_exporter"]
 
-_Rows = dict[tuple[str, ...], list[float]]
+def _pool(snap: Snapshot, field: str) -> float:
+    last = snap.pool.last
+    return float(getattr(last, field)) if last is not None else 0.0
+
+
+def _values(snap: Snapshot) -> list[tuple[_Family, tuple[float, ...], _Values]]:
+    """Every metric with its bucket bounds (histograms) and its values, in exposition order."""
+    return [
+        (LAG, snap.lag_bounds, [((), [*map(float, snap.lag_counts), snap.lag_sum])]),
+        (REQUESTS, snap.request_bounds, list(snap.requests.items())),
+        (STALLS, (), _column(snap.stall_counts, 0)),
+        (STALL_SECONDS, (), _column(snap.stall_counts, 1)),
+        (IN_FLIGHT, (), [((), float(snap.in_flight))]),
+        (POOL_BORROWED, (), [((), _pool(snap, "borrowed"))]),
+        (POOL_TOTAL, (), [((), _pool(snap, "total"))]),
+        (POOL_WAITING, (), [((), _pool(snap, "waiting"))]),
+        (POOL_SATURATIONS, (), [((), float(snap.pool.saturations))]),
+        (BG_TASKS, (), _column(snap.background.outcomes, 0)),
+        (BG_DURATION, snap.request_bounds, list(snap.background.durations.items())),
+        (BG_RUNNING, (), [((), float(snap.background.running))]),
+    ]
+
+
+def _column(rows: Rows, index: int) -> _Values:
+    return [(key, row[index]) for key, row in rows.items()]
+
+
+def _samples(
+    family: _Family, bounds: Sequence[float], value: Any, *, cumulative: bool = True
+) -> Iterator[tuple[str, tuple[str, ...], float]]:
+    """(sample suffix, extra label value, value) for one label set, as prometheus_client's own
+    metrics expose them: ``_bucket``s, ``_count`` and ``_sum`` for a histogram (buckets not
+    ``cumulative`` in the multiprocess files, where the collector adds them up)."""
+    if family.kind == "histogram":
+        total = 0.0
+        for bound, count in zip([*bounds, float("inf")], value[:-1], strict=True):
+            total += count
+            le = floatToGoString(bound)  # type: ignore[no-untyped-call]
+            yield "_bucket", (le,), total if cumulative else count
+        yield "_count", (), total
+        yield "_sum", (), value[-1]
+    elif family.kind == "counter":
+        yield "_total", (), value
+    else:
+        yield "", (), value
+
+
+class _SnapshotCollector:
+    """A ``prometheus_client`` collector that renders one snapshot per scrape."""
+
+    def __init__(self, source: SnapshotSource) -> None:
+        self.source = source
+        self._since = time.time()
+        self._created: dict[tuple[str, tuple[str, ...]], float] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        """The metric families of a fresh snapshot."""
+        for family, bounds, values in _values(self.source()):
+            metric = Metric(family.name, family.help, family.kind)
+            for key, value in values:
+                labels = dict(zip(family.labels, map(str, key), strict=True))
+                for suffix, extra, number in _samples(family, bounds, value):
+                    named = {**labels, "le": extra[0]} if extra else labels
+                    metric.add_sample(family.name + suffix, named, number)
+                if family.kind != "gauge":  # as prometheus_client's counters and histograms
+                    created = self._created.setdefault((family.name, key), self._first(key))
+                    metric.add_sample(family.name + "_created", labels, created)
+            yield metric
+
+    def _first(self, key: tuple[str, ...]) -> float:
+        return self._since if not key else time.time()
+
+
+class _ProcessFiles:
+    """Writes a snapshot's values into this process's ``prometheus_client`` multiprocess
+    files, where :class:`~prometheus_client.multiprocess.MultiProcessCollector` sums them."""
+
+    def __init__(self) -> None:
+        from prometheus_client import values
+
+        self._value_class = values.ValueClass
+        self._values: dict[tuple[str, tuple[str, ...]], Any] = {}
+        self._lock = threading.Lock()
+
+    def write(self, snap: Snapshot) -> None:
+        """Set every value to this process's current total (absolute: nothing to remember)."""
+        with self._lock:
+            for family, bounds, values in _values(snap):
+                names = family.labels
+                for key, value in values:
+                    for suffix, extra, number in _samples(family, bounds, value, cumulative=False):
+                        if suffix == "_count":
+                            continue  # the collector counts the +Inf bucket
+                        labels = (*names, "le") if extra else names
+                        self._value(family, suffix, labels, (*key, *extra)).set(number)
+
+    def _value(
+        self, family: _Family, suffix: str, names: tuple[str, ...], labels: tuple[str, ...]
+    ) -> Any:
+        sample = family.name + suffix
+        value = self._values.get((sample, labels))
+        if value is None:
+            mode = {"multiprocess_mode": "livesum"} if family.kind == "gauge" else {}
+            value = self._value_class(
+                family.kind, family.name, sample, names, labels, family.help, **mode
+            )
+            self._values[(sample, labels)] = value
+        return value
 
 
 def _multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
-def _inc_histogram(child: Any, delta: list[float]) -> None:
-    # prometheus_client keeps non-cumulative bucket values in _buckets and the sum in _sum;
-    # adding a batch there is what observe() does one value at a time.
-    for index, count in enumerate(delta[:-1]):
-        if count:
-            child._buckets[index].inc(count)
-    if delta[-1]:
-        child._sum.inc(delta[-1])
-
-
 class PrometheusExporter:
-    """Owns the ``prometheus_client`` metrics of one runtime; ``render()`` is a scrape."""
+    """Scrapes of the snapshots ``source`` returns (``Runtime.snapshot``, say).
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.registry = CollectorRegistry(auto_describe=True)
-        r = self.registry
-        self.lag = Histogram(
-            "loopsight_loop_lag_seconds",
-            "Event-loop lag: how late the heartbeat ran.",
-            buckets=LAG_BUCKETS,
-            registry=r,
-        )
-        self.request_duration = Histogram(
-            "loopsight_request_duration_seconds",
-            "HTTP request duration by route template, method and status.",
-            ["route", "method", "status"],
-            buckets=REQUEST_BUCKETS,
-            registry=r,
-        )
-        self.stalls = Counter(
-            "loopsight_stalls", "Event-loop stalls by route and culprit.", ["route", "culprit"],
-            registry=r,
-        )  # fmt: skip
-        self.stall_seconds = Counter(
-            "loopsight_stall_seconds", "Seconds the loop was stalled, by route and culprit.",
-            ["route", "culprit"], registry=r,
-        )  # fmt: skip
-        self.in_flight = Gauge(
-            "loopsight_requests_in_flight", "HTTP requests in flight.",
-            registry=r, multiprocess_mode="livesum",
-        )  # fmt: skip
-        self.pool_borrowed = Gauge(
-            "loopsight_threadpool_borrowed_tokens", "anyio default limiter: tokens borrowed.",
-            registry=r, multiprocess_mode="livesum",
-        )  # fmt: skip
-        self.pool_total = Gauge(
-            "loopsight_threadpool_total_tokens", "anyio default limiter: total tokens.",
-            registry=r, multiprocess_mode="livesum",
-        )  # fmt: skip
-        self.pool_waiting = Gauge(
-            "loopsight_threadpool_tasks_waiting", "anyio default limiter: tasks waiting.",
-            registry=r, multiprocess_mode="livesum",
-        )  # fmt: skip
-        self.pool_saturations = Counter(
-            "loopsight_threadpool_saturations", "Thread-pool saturation episodes.", registry=r
-        )
-        self.bg_tasks = Counter(
-            "loopsight_background_tasks", "Background tasks run, by task and outcome.",
-            ["task", "outcome"], registry=r,
-        )  # fmt: skip
-        self.bg_duration = Histogram(
-            "loopsight_background_task_duration_seconds", "Background task duration.",
-            ["task"], buckets=REQUEST_BUCKETS, registry=r,
-        )  # fmt: skip
-        self.bg_running = Gauge(
-            "loopsight_background_tasks_running", "Background tasks running now.",
-            registry=r, multiprocess_mode="livesum",
-        )  # fmt: skip
-        self._lock = threading.Lock()
-        self._seen: dict[str, _Rows] = {}
-        self._seen_lag: list[float] = [0.0] * (len(LAG_BUCKETS) + 2)
-        self._seen_saturations = 0
+    Under ``PROMETHEUS_MULTIPROC_DIR``, call :meth:`write` about once a second (a tick
+    listener) so that the other workers' scrapes see this one's values.
+    """
 
-    def _deltas(self, name: str, rows: _Rows) -> list[tuple[tuple[str, ...], list[float]]]:
-        seen = self._seen.setdefault(name, {})
-        out = []
-        for key, row in rows.items():
-            before = seen.get(key)
-            delta = row if before is None else [a - b for a, b in zip(row, before, strict=True)]
-            if any(delta):
-                out.append((key, delta))
-            seen[key] = row
-        return out
+    def __init__(self, source: SnapshotSource) -> None:
+        self.source = source
+        self.registry = CollectorRegistry()
+        self.registry.register(_SnapshotCollector(source))
+        self._files = _ProcessFiles() if _multiprocess_dir() else None
 
-    def sync(self) -> None:
-        """Copy what changed since the last sync into the ``prometheus_client`` metrics."""
-        rt = self.runtime
-        with self._lock:
-            for key, delta in self._deltas("requests", rt.request_rows()):
-                _inc_histogram(self.request_duration.labels(*key), delta)
-            for key, delta in self._deltas("stalls", rt.stall_counts.snapshot()):
-                self.stalls.labels(*key).inc(delta[0])
-                self.stall_seconds.labels(*key).inc(delta[1])
-            for key, delta in self._deltas("bg", rt.background.outcomes.snapshot()):
-                self.bg_tasks.labels(*key).inc(delta[0])
-            for key, delta in self._deltas("bg_duration", rt.background.durations.snapshot()):
-                _inc_histogram(self.bg_duration.labels(*key), delta)
-            counts, total = rt.lag_histogram()
-            lag_row = [float(c) for c in counts] + [total]
-            _inc_histogram(self.lag, [a - b for a, b in zip(lag_row, self._seen_lag, strict=True)])
-            self._seen_lag = lag_row
-            saturations = rt.pool.saturations
-            if saturations > self._seen_saturations:
-                self.pool_saturations.inc(saturations - self._seen_saturations)
-                self._seen_saturations = saturations
-            self.in_flight.set(rt.in_flight())
-            self.bg_running.set(rt.background.running)
-            pool = rt.pool.last
-            if pool is not None:
-                self.pool_borrowed.set(pool.borrowed)
-                self.pool_total.set(pool.total)
-                self.pool_waiting.set(pool.waiting)
+    @property
+    def multiprocess(self) -> bool:
+        """True under ``PROMETHEUS_MULTIPROC_DIR``: then :meth:`write` must run each second."""
+        return self._files is not None
+
+    def write(self, snap: Snapshot) -> None:
+        """Multi-process mode: publish ``snap`` to the other workers; otherwise nothing."""
+        if self._files is not None:
+            self._files.write(snap)
 
     def render(self) -> tuple[bytes, str]:
-        """Sync, then the text exposition (all workers' under multi-process mode)."""
-        self.sync()
+        """The text exposition (all workers' under multi-process mode)."""
         directory = _multiprocess_dir()
-        if directory:
+        if directory and self._files is not None:
             from prometheus_client import multiprocess
 
+            self._files.write(self.source())
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
             return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
-_create_lock = threading.Lock()
-
-
-def prometheus_exporter(runtime: Runtime) -> PrometheusExporter:
-    """The runtime's exporter, created once and then synced every second by the monitor."""
-    with _create_lock:
-        exporter = runtime.extensions.get("prometheus")
-        if not isinstance(exporter, PrometheusExporter):
-            exporter = PrometheusExporter(runtime)
-            runtime.extensions["prometheus"] = exporter
-            runtime.tick_hooks.append(exporter.sync)
-        return exporter
+@endpoint("metrics")
+def _serve(runtime: Runtime) -> Render:
+    exporter = PrometheusExporter(runtime.snapshot)
+    if exporter.multiprocess:  # the other workers read this one's values
+        runtime.add_tick_listener(exporter.write)
+    return exporter.render
