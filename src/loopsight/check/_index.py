@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable
 
-from loopsight.check._names import Catalogue
+from loopsight.check._names import CanonicalNames
 from loopsight.check._summary import ClassFacts, FunctionFacts, ModuleSummary
 
 __all__ = ["ProjectIndex", "Target"]
@@ -22,12 +22,12 @@ _BUILTINS = frozenset(dir(builtins))
 class ProjectIndex:
     """Modules by dotted name, with memoised reference resolution."""
 
-    def __init__(self, summaries: Iterable[ModuleSummary], catalogue: Catalogue) -> None:
+    def __init__(self, summaries: Iterable[ModuleSummary], names: CanonicalNames) -> None:
         self.modules: dict[str, ModuleSummary] = {}
         for summary in summaries:
             if summary.error is None:
                 self.modules.setdefault(summary.name, summary)
-        self.catalogue = catalogue
+        self.names = names
         self._memo: dict[str, Target | None] = {}
         self._depth = 0
 
@@ -92,16 +92,16 @@ class ProjectIndex:
         return None, 0
 
     def _library(self, tokens: list[str]) -> Target:
-        catalogue = self.catalogue
+        names = self.names
         name, calls = _split(tokens[0])
         canonical = name
         for _ in range(calls):
-            canonical = catalogue.call(canonical)
+            canonical = names.call(canonical)
         for token in tokens[1:]:
             name, calls = _split(token)
-            canonical = catalogue.attr(canonical, name)
+            canonical = names.attr(canonical, name)
             for _ in range(calls):
-                canonical = catalogue.call(canonical)
+                canonical = names.call(canonical)
         return ("X", canonical, "")
 
     def _module_member(self, module: str, name: str, depth: int = 0) -> Target | None:
@@ -124,7 +124,7 @@ class ProjectIndex:
                 found = self._module_member(star, name, depth + 1) if star != module else None
                 if found is not None:
                     return found
-            elif self.catalogue.classify(f"{star}.{name}") is not None:
+            elif self.names.classify(f"{star}.{name}") is not None:
                 return ("X", f"{star}.{name}", "")
         if not summary.stars or name in _BUILTINS:
             return ("X", "builtins." + name, "")
@@ -155,8 +155,8 @@ class ProjectIndex:
                 if found is not None:
                     return found
             elif target[0] == "X":
-                base_name = self.catalogue.call(target[1]) if instance else target[1]
-                return ("X", self.catalogue.attr(base_name, name), "")
+                base_name = self.names.call(target[1]) if instance else target[1]
+                return ("X", self.names.attr(base_name, name), "")
         return None
 
     def _attr(self, state: Target | None, name: str) -> Target | None:
@@ -166,7 +166,7 @@ class ProjectIndex:
         if kind == "M":
             return self._module_member(first, name)
         if kind == "X":
-            return ("X", self.catalogue.attr(first, name), "")
+            return ("X", self.names.attr(first, name), "")
         if kind in ("C", "I"):
             return self._class_member(first, second, name, kind == "I")
         facts = self.function(first, second)
@@ -180,7 +180,7 @@ class ProjectIndex:
             return None
         kind, first, second = state
         if kind == "X":
-            return ("X", self.catalogue.call(first), "")
+            return ("X", self.names.call(first), "")
         if kind == "C":
             return ("I", first, second)
         if kind == "F":

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from loopsight.check.rules import CATALOGUE
 from loopsight.check.rules.coroutines import COROUTINE_FUNCTIONS
 
-__all__ = ["Catalogue", "display", "root_of"]
+__all__ = ["CanonicalNames", "display", "root_of"]
 
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
 _EXTRA_ROOTS = frozenset({"builtins", "functools", "fastapi", "starlette", "anyio", "asyncio"})
@@ -30,8 +30,9 @@ def display(canonical: str) -> str:
 
 
 @dataclass(slots=True)
-class Catalogue:
-    """The registry's catalogue plus per-run configuration (extra blocking calls)."""
+class CanonicalNames:
+    """Canonical library names and the code each call violates: the rule families' catalogue
+    plus per-run configuration (extra blocking calls)."""
 
     extra_blocking: dict[str, str] = field(default_factory=dict)
     calls: dict[str, str] = field(init=False)

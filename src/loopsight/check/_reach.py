@@ -53,7 +53,7 @@ class _Reach:
         ``bare_only`` looks at statement calls alone (a missing ``await`` is wrong anywhere);
         the rest only matters in functions the loop reaches.
         """
-        index, catalogue = self.index, self.index.catalogue
+        index, names = self.index, self.index.names
         edges: list[tuple[FunctionKey, int, int]] = []
         if bare_only:
             sites = [site for site in facts.sites if not RULES[site[0]].propagates]
@@ -66,11 +66,11 @@ class _Reach:
             if target is None:
                 continue
             if target[0] == "X":
-                code = None if bare_only else catalogue.classify(target[1])
+                code = None if bare_only else names.classify(target[1])
                 shown = target[1].replace("()", "")
                 if code is not None:
                     sites.append((code, line, col, shown))
-                if mode == BARE and catalogue.is_coroutine_function(target[1]):
+                if mode == BARE and names.is_coroutine_function(target[1]):
                     sites.append(("LS301", line, col, shown))
                 continue
             function = self._callable(target)
@@ -117,7 +117,7 @@ class _Reach:
             for code, line, col, shown in resolved.sites:
                 if not RULES[code].propagates or code in best.setdefault(key, {}):
                     continue
-                if not suppressed(line, code, noqa):  # `# noqa` on the blocking call itself
+                if not suppressed(line, code, noqa):  # a noqa comment on the blocking call itself
                     best[key][code] = (None, line, col, shown)
                     queue.append((key, code))
         while queue:
@@ -125,7 +125,7 @@ class _Reach:
             for caller, line, col in callers.get(key, ()):
                 steps = best.setdefault(caller, {})
                 if code in steps or suppressed(line, code, self.index.modules[caller[0]].noqa):
-                    continue  # `# noqa` on any call of the path silences it
+                    continue  # a noqa comment on any call of the path silences it
                 steps[code] = (key, line, col, best[key][code][3])
                 queue.append((caller, code))
         return best

@@ -15,7 +15,7 @@ from loopsight.check._entrypoints import find_entrypoints
 from loopsight.check._files import DEFAULT_EXCLUDE, SourceFile, decode, discover, parse
 from loopsight.check._finding import Context, Finding, Hop
 from loopsight.check._index import ProjectIndex
-from loopsight.check._names import Catalogue
+from loopsight.check._names import CanonicalNames
 from loopsight.check._noqa import suppressed
 from loopsight.check._reach import reach
 from loopsight.check._sessions import session_findings
@@ -54,7 +54,7 @@ class _Job:
 
 # Worker processes inherit these through fork (no pickling of file contents).
 _JOBS: list[_Job] = []
-_CATALOGUE: Catalogue | None = None
+_CATALOGUE: CanonicalNames | None = None
 _OFFLOAD: frozenset[str] = OFFLOAD_FUNCTIONS
 
 
@@ -166,7 +166,7 @@ def _run(
     global _CATALOGUE, _OFFLOAD
     config = config or CheckConfig()
     extra = dict.fromkeys(config.extra_blocking_calls, "LS100")
-    _CATALOGUE = Catalogue(extra_blocking=extra)
+    _CATALOGUE = CanonicalNames(extra_blocking=extra)
     _OFFLOAD = OFFLOAD_FUNCTIONS | {n.rpartition(".")[2] for n in config.extra_offload_functions}
     sources = discover(paths, DEFAULT_EXCLUDE + config.exclude)
     cache = SummaryCache(cache_dir) if cache_dir is not None else None
@@ -212,9 +212,9 @@ def _run(
 
 
 def _findings(
-    summaries: list[ModuleSummary], config: CheckConfig, catalogue: Catalogue, parsed: int
+    summaries: list[ModuleSummary], config: CheckConfig, names: CanonicalNames, parsed: int
 ) -> CheckResult:
-    index = ProjectIndex(summaries, catalogue)
+    index = ProjectIndex(summaries, names)
     entrypoints = find_entrypoints(index, frozenset(config.extra_route_decorators))
     found = reach(index, entrypoints.loop)
     found += session_findings(index, entrypoints.routes)

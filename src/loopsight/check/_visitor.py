@@ -11,7 +11,7 @@ import ast
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from loopsight.check._names import Catalogue, display
+from loopsight.check._names import CanonicalNames, display
 from loopsight.check._noqa import parse_noqa
 from loopsight.check._registrations import REGISTRARS, literal, registrations
 from loopsight.check._scope import ModuleScope, last_name, scan_module_names
@@ -141,14 +141,14 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
                 visit(value)
 
     def __init__(
-        self, summary: ModuleSummary, catalogue: Catalogue, offload: frozenset[str]
+        self, summary: ModuleSummary, names: CanonicalNames, offload: frozenset[str]
     ) -> None:
         self.handlers: dict[type, Callable[[Any], None]] = {
             getattr(ast, name[6:]): getattr(self, name)
             for name in vars(type(self))  # not NodeVisitor's own (slow) visit_Constant
             if name.startswith("visit_") and isinstance(getattr(ast, name[6:], None), type)
         }
-        super().__init__(summary, catalogue)
+        super().__init__(summary, names)
         self.offload = offload
         self.prefix = ""
         self.awaited: ast.AST | None = None
@@ -534,12 +534,12 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         if ":" in ref or (root not in self.known_roots and root not in self.ignorable_roots):
             function.calls.append((ref, node.lineno, node.col_offset, mode))
         elif root in self.known_roots:
-            code = self.catalogue.classify(ref)
+            code = self.names.classify(ref)
             if code == "LS402" and self.lazy_init:
                 code = None
             if code is not None:
                 function.sites.append((code, node.lineno, node.col_offset, display(ref)))
-            if mode == BARE and self.catalogue.is_coroutine_function(ref):
+            if mode == BARE and self.names.is_coroutine_function(ref):
                 function.sites.append(("LS301", node.lineno, node.col_offset, display(ref)))
 
     def _sites(self, found: Iterator[LocalSite]) -> None:
@@ -553,11 +553,11 @@ def summarise(
     name: str,
     path: str,
     is_package: bool,
-    catalogue: Catalogue,
+    names: CanonicalNames,
     offload: frozenset[str] = OFFLOAD_FUNCTIONS,
 ) -> ModuleSummary:
     """Walk ``tree`` once and return the module's summary."""
     summary = ModuleSummary(name, path, is_package, text.count("\n") + 1)
-    _Visitor(summary, catalogue, offload).visit(tree)
+    _Visitor(summary, names, offload).visit(tree)
     summary.noqa = parse_noqa(text)
     return summary

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -104,6 +104,3 @@ def instance(
 def each(prefix: str, names: str, code: str) -> dict[str, str]:
     """``{prefix + name: code}`` for space-separated names."""
     return {prefix + name: code for name in names.split()}
-
-
-NodeCheck = Callable[[ast.AST], Iterator[LocalSite]]

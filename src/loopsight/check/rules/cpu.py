@@ -111,9 +111,6 @@ class CpuHeavy(RuleFamily):
         ),
         "argon2.PasswordHasher()": instance("LS202", "hash verify"),
     }
-    aliases: ClassVar[dict[str, str]] = {
-        "passlib.context.CryptContext": "passlib.context.CryptContext"
-    }
     node_types: ClassVar[tuple[type[ast.AST], ...]] = (
         ast.For,
         ast.comprehension,
