@@ -3,35 +3,41 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
-from loopsight.check._index import ProjectIndex
-from loopsight.check._summary import FunctionFacts
+from loopsight.check._index import FunctionKey, ProjectIndex, TargetKind
+from loopsight.check._summary import FunctionFacts, Registration, RegistrationKind, SymbolKind
 from loopsight.check.rules.fastapi import BASE_HTTP_MIDDLEWARE
 
 __all__ = [
-    "KIND_TEXT",
     "Entry",
+    "EntryKind",
     "EntryPoints",
     "FrameworkFinding",
     "FunctionKey",
     "find_entrypoints",
 ]
 
-FunctionKey = tuple[str, str]
 
-#: Context kinds, most specific first, with the words used in messages.
-KIND_TEXT = {
-    "route": "async route",
-    "websocket": "websocket route",
-    "dependency": "async dependency",
-    "middleware": "middleware",
-    "lifespan": "lifespan",
-    "on_event": "event handler",
-    "exception_handler": "async exception handler",
-    "background_task": "async background task",
-    "async_function": "async function",
-}
-_PRIORITY = {kind: rank for rank, kind in enumerate(KIND_TEXT)}
+class EntryKind(Enum):
+    """Why a function runs on the loop, most specific first; ``text`` is the word messages use."""
+
+    ROUTE = ("route", "async route")
+    WEBSOCKET = ("websocket", "websocket route")
+    DEPENDENCY = ("dependency", "async dependency")
+    MIDDLEWARE = ("middleware", "middleware")
+    LIFESPAN = ("lifespan", "lifespan")
+    ON_EVENT = ("on_event", "event handler")
+    EXCEPTION_HANDLER = ("exception_handler", "async exception handler")
+    BACKGROUND_TASK = ("background_task", "async background task")
+    ASYNC_FUNCTION = ("async_function", "async function")
+
+    def __init__(self, label: str, text: str) -> None:
+        self.label = label  # the name in JSON output and ``Context.kind``
+        self.text = text
+        self.rank = len(type(self).__members__)  # declaration order: lower is more specific
+
+
 _HTTP = frozenset({"get", "post", "put", "delete", "patch", "options", "head", "trace"})
 _ROUTE_ATTRS = _HTTP | {"api_route", "route", "websocket", "websocket_route"}
 _APP_TYPES = frozenset(
@@ -45,16 +51,16 @@ _APP_TYPES = frozenset(
     }
 )
 _APP_CLASSES = frozenset(name[:-2] for name in _APP_TYPES)
-#: Registrations whose sync targets still run on the loop.
-_SYNC_ON_LOOP = frozenset({"on_event", "lifespan"})
+#: Entry kinds whose sync functions still run on the loop.
+_SYNC_ON_LOOP = frozenset({EntryKind.ON_EVENT, EntryKind.LIFESPAN})
 _REGISTRATION_KIND = {
-    "route": "route",
-    "websocket": "websocket",
-    "dependency": "dependency",
-    "background": "background_task",
-    "exception": "exception_handler",
-    "event": "on_event",
-    "lifespan": "lifespan",
+    RegistrationKind.ROUTE: EntryKind.ROUTE,
+    RegistrationKind.WEBSOCKET: EntryKind.WEBSOCKET,
+    RegistrationKind.DEPENDENCY: EntryKind.DEPENDENCY,
+    RegistrationKind.BACKGROUND: EntryKind.BACKGROUND_TASK,
+    RegistrationKind.EXCEPTION: EntryKind.EXCEPTION_HANDLER,
+    RegistrationKind.EVENT: EntryKind.ON_EVENT,
+    RegistrationKind.LIFESPAN: EntryKind.LIFESPAN,
 }
 
 
@@ -62,7 +68,7 @@ _REGISTRATION_KIND = {
 class Entry:
     """A function that runs on the loop: its kind and, for routes, ``"GET /path"``."""
 
-    kind: str
+    kind: EntryKind
     route: str | None = None
 
 
@@ -91,10 +97,10 @@ def _is_app(index: ProjectIndex, receiver: str) -> bool:
     target = index.resolve(receiver)
     if target is None:
         return False
-    if target[0] == "X":
-        return target[1] in _APP_TYPES
-    if target[0] == "I":
-        return index.subclasses_library(target[1], target[2], _APP_CLASSES)
+    if target.kind is TargetKind.LIBRARY:
+        return target.name in _APP_TYPES
+    if target.kind is TargetKind.INSTANCE:
+        return index.subclasses_library(target.name, target.qualname, _APP_CLASSES)
     return False
 
 
@@ -111,16 +117,16 @@ class _Finder:
         #: every HTTP route declared by a decorator, sync or async, with its ``"GET /path"``
         self.routes: dict[FunctionKey, str] = {}
 
-    def mark(self, key: FunctionKey, kind: str, route: str | None = None) -> None:
+    def mark(self, key: FunctionKey, kind: EntryKind, route: str | None = None) -> None:
         facts = self.index.function(*key)
         if facts is None or (not facts.is_async and kind not in _SYNC_ON_LOOP):
             return  # sync routes, dependencies, tasks and handlers run in the thread pool
         current = self.entries.get(key)
-        if current is None or _PRIORITY[kind] < _PRIORITY[current.kind]:
+        if current is None or kind.rank < current.kind.rank:
             self.entries[key] = Entry(kind, route)
 
     def decorators(self, module: str, facts: FunctionFacts) -> None:
-        key = (module, facts.qualname)
+        key = FunctionKey(module, facts.qualname)
         for ref, first, methods, line in facts.decorators:
             if ref is None:
                 continue
@@ -130,26 +136,30 @@ class _Finder:
             if attr in _ROUTE_ATTRS and _is_app(self.index, receiver):
                 path = self.prefix(receiver) + (first or "")
                 if attr.startswith("websocket"):
-                    self.mark(key, "websocket", f"WS {path}".strip())
+                    self.mark(key, EntryKind.WEBSOCKET, f"WS {path}".strip())
                 else:
                     verbs = attr.upper() if attr in _HTTP else (methods or "GET")
                     label = f"{verbs} {path}".strip()
-                    self.mark(key, "route", label)
+                    self.mark(key, EntryKind.ROUTE, label)
                     self.routes.setdefault(key, label)
             elif attr == "middleware" and _is_app(self.index, receiver):
-                self.mark(key, "middleware")
+                self.mark(key, EntryKind.MIDDLEWARE)
                 if first == "http":
                     self.findings.append(
                         FrameworkFinding("LS501", module, line, facts.col, facts.qualname)
                     )
             elif attr == "exception_handler" and _is_app(self.index, receiver):
-                self.mark(key, "exception_handler")
+                self.mark(key, EntryKind.EXCEPTION_HANDLER)
             elif attr == "on_event" and _is_app(self.index, receiver):
-                self.mark(key, "on_event")
+                self.mark(key, EntryKind.ON_EVENT)
             elif self.extra_routes:
                 target = self.index.resolve(ref)
-                if target is not None and target[0] == "X" and target[1] in self.extra_routes:
-                    self.mark(key, "route", first)
+                if (
+                    target is not None
+                    and target.kind is TargetKind.LIBRARY
+                    and target.name in self.extra_routes
+                ):
+                    self.mark(key, EntryKind.ROUTE, first)
 
     def origin(self, ref: str, depth: int = 0) -> tuple[str, str] | None:
         """The module-level name a reference to a router ends at, through imports and aliases."""
@@ -160,8 +170,8 @@ class _Finder:
         if summary is None or "." in name or "(" in name or depth > 8:
             return None
         symbol = summary.symbols.get(name)
-        if symbol is not None and symbol[0] == "r" and name not in summary.prefixes:
-            followed = self.origin(symbol[1], depth + 1)
+        if symbol is not None and symbol.kind is SymbolKind.REF and name not in summary.prefixes:
+            followed = self.origin(symbol.value, depth + 1)
             if followed is not None:
                 return followed
         return (module, name)
@@ -171,39 +181,39 @@ class _Finder:
         origin = self.origin(receiver)
         if origin is None:
             return ""
-        own = self.index.modules[origin[0]].prefixes.get(origin[1], "")
+        module, name = origin
+        own = self.index.modules[module].prefixes.get(name, "")
         return self.included.get(origin, "") + own
 
-    def registration(
-        self, module: str, kind: str, ref: str, line: int, col: int, detail: str
-    ) -> None:
+    def registration(self, module: str, registration: Registration) -> None:
+        kind, ref, _, _, detail = registration
         target = self.index.resolve(ref)
         if target is None:
             return
-        if kind == "include":
+        if kind is RegistrationKind.INCLUDE:
             origin = self.origin(ref)
             if origin is not None and detail:
                 self.included.setdefault(origin, detail)
             return
-        if kind == "middleware":
-            if target[0] == "C":
-                self.middleware_class(target[1], target[2])
+        if kind is RegistrationKind.MIDDLEWARE:
+            if target.kind is TargetKind.CLASS:
+                self.middleware_class(target.name, target.qualname)
             return
-        if target[0] == "F":
-            route = detail if kind in ("route", "websocket") and detail else None
-            self.mark((target[1], target[2]), _REGISTRATION_KIND[kind], route)
-            if kind == "background" and detail:
-                self.adders[(target[1], target[2])] = (module, detail)
-        elif target[0] == "I" and kind == "dependency":
-            call = self.index.resolve(f"{target[1]}:{target[2]}.__call__")
-            if call is not None and call[0] == "F":
-                self.mark((call[1], call[2]), "dependency")
+        if target.kind is TargetKind.FUNCTION:
+            routed = kind is RegistrationKind.ROUTE or kind is RegistrationKind.WEBSOCKET
+            self.mark(target.key, _REGISTRATION_KIND[kind], detail if routed and detail else None)
+            if kind is RegistrationKind.BACKGROUND and detail:
+                self.adders[target.key] = FunctionKey(module, detail)
+        elif target.kind is TargetKind.INSTANCE and kind is RegistrationKind.DEPENDENCY:
+            call = self.index.resolve(f"{target.name}:{target.qualname}.__call__")
+            if call is not None and call.kind is TargetKind.FUNCTION:
+                self.mark(call.key, EntryKind.DEPENDENCY)
 
     def middleware_class(self, module: str, qualname: str) -> None:
         for method in ("dispatch", "__call__"):
             target = self.index.resolve(f"{module}:{qualname}.{method}")
-            if target is not None and target[0] == "F":
-                self.mark((target[1], target[2]), "middleware")
+            if target is not None and target.kind is TargetKind.FUNCTION:
+                self.mark(target.key, EntryKind.MIDDLEWARE)
 
     def classes(self, module: str) -> None:
         summary = self.index.modules[module]
@@ -216,7 +226,7 @@ class _Finder:
             elif f"{qualname}.__call__" in summary.functions:
                 call = summary.functions[f"{qualname}.__call__"]
                 if call.is_async and call.class_qualname == qualname:
-                    self.mark((module, call.qualname), "middleware")
+                    self.mark(FunctionKey(module, call.qualname), EntryKind.MIDDLEWARE)
 
 
 def find_entrypoints(
@@ -226,8 +236,8 @@ def find_entrypoints(
     every HTTP route declared by a decorator (sync ones included) with its label."""
     finder = _Finder(index, extra_routes)
     for module, summary in index.modules.items():
-        for kind, ref, line, col, detail in summary.registrations:
-            finder.registration(module, kind, ref, line, col, detail)
+        for registration in summary.registrations:
+            finder.registration(module, registration)
     for module, summary in index.modules.items():
         for facts in summary.functions.values():
             if facts.decorators:
@@ -236,11 +246,12 @@ def find_entrypoints(
     for module, summary in index.modules.items():
         for qualname, facts in summary.functions.items():
             if facts.context_manager and "lifespan" in facts.qualname.lower():
-                finder.mark((module, qualname), "lifespan")  # entered by the app's lifespan
+                # entered by the app's lifespan
+                finder.mark(FunctionKey(module, qualname), EntryKind.LIFESPAN)
             elif facts.is_async:
-                finder.mark((module, qualname), "async_function")
+                finder.mark(FunctionKey(module, qualname), EntryKind.ASYNC_FUNCTION)
     for task, adder in finder.adders.items():
         entry, scheduler = finder.entries.get(task), finder.entries.get(adder)
-        if entry is not None and entry.kind == "background_task" and scheduler is not None:
+        if entry is not None and entry.kind is EntryKind.BACKGROUND_TASK and scheduler is not None:
             entry.route = scheduler.route
     return EntryPoints(finder.entries, finder.findings, finder.routes)

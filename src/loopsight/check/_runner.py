@@ -219,8 +219,9 @@ def _collect(
             jobs.append(found)
             pending.append(position)
         else:
-            jobs.append(found[0])
-            summaries[position] = found[1]
+            job, summary = found
+            jobs.append(job)
+            summaries[position] = summary
     return summaries, pending
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 
 from loopsight.check._names import CanonicalNames
-from loopsight.check._summary import ClassFacts, FunctionFacts, ModuleSummary
+from loopsight.check._summary import ClassFacts, FunctionFacts, ModuleSummary, Symbol, SymbolKind
 
 __all__ = ["ModuleScope", "last_name", "scan_module_names"]
 
@@ -134,9 +134,11 @@ class ModuleScope:
             self.scopes[-1][name] = ref
         elif self.klass is not None:
             if ref is not None:
-                self.klass.members[name] = ("r", ref)
+                self.klass.members[name] = Symbol(SymbolKind.REF, ref)
         else:
-            self.summary.symbols[name] = ("r", ref) if ref is not None else ("u", "")
+            self.summary.symbols[name] = (
+                Symbol(SymbolKind.REF, ref) if ref is not None else Symbol(SymbolKind.UNKNOWN, "")
+            )
 
     def _bind_target(self, target: ast.expr, ref: str | None) -> None:
         if isinstance(target, ast.Name):

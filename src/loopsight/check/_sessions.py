@@ -9,9 +9,11 @@ connection held by requests that wait for a thread: a deadlock until the pool ti
 
 from __future__ import annotations
 
-from loopsight.check._entrypoints import FunctionKey
+from typing import NamedTuple
+
 from loopsight.check._finding import Context, Finding, Hop
-from loopsight.check._index import ProjectIndex
+from loopsight.check._index import FunctionKey, ProjectIndex, TargetKind
+from loopsight.check._summary import DependencyKind, SymbolKind
 from loopsight.check.rules import RULES
 from loopsight.check.rules.threadpool import POOLED_SESSIONS
 
@@ -19,8 +21,17 @@ __all__ = ["session_findings"]
 
 #: How deep aliases are followed through imports, and dependencies through sub-dependencies.
 _MAX_DEPTH = 8
-#: ``(function, line)`` from the route's dependency down to the yield that holds the session.
-Chain = list[tuple[FunctionKey, int]]
+
+
+class Link(NamedTuple):
+    """A step from a route's dependency down to the yield that holds the session: a function
+    and the line of its parameter (or, last, of its ``yield``)."""
+
+    function: FunctionKey
+    line: int
+
+
+Chain = list[Link]
 
 
 class _Sessions:
@@ -40,19 +51,19 @@ class _Sessions:
         if found is not None:
             return found
         symbol = summary.symbols.get(name)
-        if symbol is not None and symbol[0] == "r":
-            return self.alias(symbol[1], depth + 1)
+        if symbol is not None and symbol.kind is SymbolKind.REF:
+            return self.alias(symbol.value, depth + 1)
         return None
 
-    def dependency(self, kind: str, ref: str) -> FunctionKey | None:
+    def dependency(self, kind: DependencyKind, ref: str) -> FunctionKey | None:
         """The project function a parameter's dependency resolves to."""
-        if kind == "a":
+        if kind is DependencyKind.ANNOTATION:
             aliased = self.alias(ref)
             if aliased is None:
                 return None
             ref = aliased
         target = self.index.resolve(ref)
-        return (target[1], target[2]) if target is not None and target[0] == "F" else None
+        return target.key if target is not None and target.kind is TargetKind.FUNCTION else None
 
     def chain(self, key: FunctionKey, depth: int = 0) -> Chain | None:
         """The path from dependency ``key`` to a sync generator yielding a pooled session."""
@@ -66,15 +77,16 @@ class _Sessions:
         if not facts.is_async:
             for ref, line in facts.held:
                 target = self.index.resolve(ref)
-                if target is not None and target[0] == "X" and target[1] in POOLED_SESSIONS:
-                    found = [(key, line)]
+                pooled = target is not None and target.kind is TargetKind.LIBRARY
+                if pooled and target is not None and target.name in POOLED_SESSIONS:
+                    found = [Link(key, line)]
                     break
         if found is None:  # a sub-dependency's session is held just as long
             for kind, ref, _, line, _ in facts.dependencies:
                 sub = self.dependency(kind, ref)
                 rest = self.chain(sub, depth + 1) if sub is not None else None
                 if rest is not None:
-                    found = [(key, line), *rest]
+                    found = [Link(key, line), *rest]
                     break
         self.chains[key] = found
         return found
@@ -89,21 +101,21 @@ def session_findings(index: ProjectIndex, routes: dict[FunctionKey, str]) -> lis
         facts = index.function(*key)
         if facts is None or facts.is_async or not facts.validates:
             continue
-        path = index.modules[key[0]].path
+        path = index.modules[key.module].path
         for kind, ref, _, line, col in facts.dependencies:
             dependency = sessions.dependency(kind, ref)
             chain = sessions.chain(dependency) if dependency is not None else None
             if not chain:
                 continue
-            yielder = chain[-1][0][1]
-            via = f" via `{chain[0][0][1]}`" if len(chain) > 1 else ""
+            yielder = chain[-1].function.qualname
+            via = f" via `{chain[0].function.qualname}`" if len(chain) > 1 else ""
             message = (
                 f"`def` route `{facts.qualname}` takes a pooled session from yield dependency "
                 f"`{yielder}`{via}: its response is validated in the thread pool before the "
                 "session closes, so with more requests than threads it can deadlock"
             )
             hops = [Hop(facts.qualname, path, line)]
-            hops += [Hop(step[1], index.modules[step[0]].path, at) for step, at in chain]
+            hops += [Hop(f.qualname, index.modules[f.module].path, at) for f, at in chain]
             findings.append(
                 Finding(
                     path,

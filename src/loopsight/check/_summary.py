@@ -6,9 +6,12 @@ References (``ref``) are strings: ``"pkg.mod:name.attr()"`` looks ``name`` up in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from enum import Enum
+from functools import partial
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 __all__ = [
     "AWAITED",
@@ -16,21 +19,110 @@ __all__ = [
     "CALL",
     "ClassFacts",
     "Decorator",
+    "Dependency",
+    "DependencyKind",
     "FunctionFacts",
+    "Held",
     "InputError",
     "ModuleSummary",
     "Registration",
+    "RegistrationKind",
+    "Site",
+    "Symbol",
+    "SymbolKind",
     "summary_from_tuple",
     "summary_to_tuple",
 ]
 
 #: How a call site is used: a plain call, the operand of ``await``, or a bare statement.
+#: (Plain ints: call sites are the most numerous facts, kept as plain tuples on the hot path.)
 CALL, AWAITED, BARE = 0, 1, 2
 
-#: ``(receiver-and-attribute ref or None, first literal argument, keyword methods, line)``.
-Decorator = tuple[str | None, str | None, str | None, int]
-#: ``(kind, target ref, line, column, detail)``: a function handed to a framework hook.
-Registration = tuple[str, str, int, int, str]
+
+class SymbolKind(Enum):
+    """What a name in a module, class or function body is bound to."""
+
+    FUNCTION = "f"
+    CLASS = "c"
+    REF = "r"  # anything else whose reference is known (an import, an assigned value)
+    UNKNOWN = "u"
+
+
+class Symbol(NamedTuple):
+    """A bound name: a function or class qualname, a reference, or nothing known."""
+
+    kind: SymbolKind
+    value: str
+
+
+class DependencyKind(Enum):
+    """How a parameter names the dependency that fills it."""
+
+    DEPENDS = "d"  # ``Depends(ref)`` / ``Security(ref)``, also inside ``Annotated[...]``
+    ANNOTATION = "a"  # an annotation that may be a module-level ``Annotated[T, Depends()]``
+
+
+class Dependency(NamedTuple):
+    """A parameter the framework fills: how, from what, and where it is declared."""
+
+    kind: DependencyKind
+    ref: str
+    parameter: str
+    line: int
+    col: int
+
+
+class Decorator(NamedTuple):
+    """A decorator: its callee's reference, first literal argument (a path), ``methods=``."""
+
+    ref: str | None
+    first: str | None
+    methods: str | None
+    line: int
+
+
+class RegistrationKind(Enum):
+    """What a call hands a function to the framework as."""
+
+    ROUTE = "route"
+    WEBSOCKET = "websocket"
+    DEPENDENCY = "dependency"
+    BACKGROUND = "background"
+    EXCEPTION = "exception"
+    EVENT = "event"
+    LIFESPAN = "lifespan"
+    INCLUDE = "include"  # ``include_router(router, prefix=...)``
+    MIDDLEWARE = "middleware"
+
+
+class Registration(NamedTuple):
+    """A function (or router, or middleware class) handed to a framework hook by a call.
+
+    ``detail`` is the route label, a background task's scheduling function, an event name or
+    an ``include_router`` prefix.
+    """
+
+    kind: RegistrationKind
+    ref: str
+    line: int
+    col: int
+    detail: str
+
+
+class Site(NamedTuple):
+    """A finding-to-be found inside one function: code, line, column, callee shown."""
+
+    code: str
+    line: int
+    col: int
+    shown: str
+
+
+class Held(NamedTuple):
+    """A resource a sync generator holds open at a ``yield``."""
+
+    ref: str
+    line: int
 
 
 @dataclass(slots=True)
@@ -47,19 +139,17 @@ class FunctionFacts:
     returns: str | None = None
     #: Calls into names resolved later: ``(ref, line, column, mode)``.
     calls: list[tuple[str, int, int, int]] = field(default_factory=list)
-    #: Findings known from this file alone: ``(code, line, column, shown callee)``.
-    sites: list[tuple[str, int, int, str]] = field(default_factory=list)
+    #: Findings known from this file alone.
+    sites: list[Site] = field(default_factory=list)
     decorators: list[Decorator] = field(default_factory=list)
-    nested: dict[str, tuple[str, str]] = field(default_factory=dict)
+    nested: dict[str, Symbol] = field(default_factory=dict)
     #: A response model validates the return value (annotation or ``response_model=``).
     validates: bool = False
-    #: Parameters filled by the framework: ``(kind, ref, parameter, line, column)``; kind ``d``
-    #: names the dependency (``Depends(ref)``), ``a`` an annotation that may be a module-level
-    #: alias of ``Annotated[T, Depends(...)]``.
-    dependencies: list[tuple[str, str, str, int, int]] = field(default_factory=list)
-    #: What a sync generator holds open at a ``yield``: ``(ref of the resource, yield line)``
-    #: for ``with call() as x:`` around it and ``try: yield ... finally: x.close()``.
-    held: list[tuple[str, int]] = field(default_factory=list)
+    #: Parameters filled by the framework.
+    dependencies: list[Dependency] = field(default_factory=list)
+    #: What a sync generator holds open at a ``yield``: ``with call() as x:`` around it and
+    #: ``try: yield ... finally: x.close()``.
+    held: list[Held] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -70,7 +160,7 @@ class ClassFacts:
     line: int
     col: int
     bases: list[str] = field(default_factory=list)
-    members: dict[str, tuple[str, str]] = field(default_factory=dict)
+    members: dict[str, Symbol] = field(default_factory=dict)
     instance_attrs: dict[str, str] = field(default_factory=dict)
 
 
@@ -92,9 +182,7 @@ class ModuleSummary:
     path: str
     is_package: bool
     lines: int
-    #: ``name -> (kind, value)``: ``f`` function qualname, ``c`` class qualname, ``r`` ref,
-    #: ``u`` bound to something unknown.
-    symbols: dict[str, tuple[str, str]] = field(default_factory=dict)
+    symbols: dict[str, Symbol] = field(default_factory=dict)
     stars: list[str] = field(default_factory=list)
     functions: dict[str, FunctionFacts] = field(default_factory=dict)
     classes: dict[str, ClassFacts] = field(default_factory=dict)
@@ -107,10 +195,80 @@ class ModuleSummary:
     error: InputError | None = None
 
 
-#: Shallow field tuples (``dataclasses.astuple`` deep-copies and is ~10x slower).
-_FUNCTION_FIELDS = attrgetter(*(f.name for f in fields(FunctionFacts)))
-_CLASS_FIELDS = attrgetter(*(f.name for f in fields(ClassFacts)))
+# -- the cache boundary: plain tuples, dicts and strings only (``marshal`` takes exact types) --
+_SYMBOL_KINDS = {kind.value: kind for kind in SymbolKind}
+_SYMBOL_CODES = {kind: kind.value for kind in SymbolKind}  # ``Enum.value`` is a slow property
+_DEPENDENCY_KINDS = {kind.value: kind for kind in DependencyKind}
+_REGISTRATION_KINDS = {kind.value: kind for kind in RegistrationKind}
 _ERROR_FIELDS = attrgetter(*(f.name for f in fields(InputError)))
+# ``tuple.__new__`` in C: a NamedTuple's own ``__new__`` is Python code, and these run per fact
+_symbol = cast("Callable[[tuple[SymbolKind, str]], Symbol]", partial(tuple.__new__, Symbol))
+_site = cast("Callable[[tuple[Any, ...]], Site]", partial(tuple.__new__, Site))
+_decorator = cast("Callable[[tuple[Any, ...]], Decorator]", partial(tuple.__new__, Decorator))
+
+
+def _plain_symbols(symbols: dict[str, Symbol]) -> dict[str, tuple[str, str]]:
+    codes = _SYMBOL_CODES
+    return {name: (codes[kind], value) for name, (kind, value) in symbols.items()}
+
+
+def _typed_symbols(symbols: dict[str, tuple[str, str]]) -> dict[str, Symbol]:
+    kinds, symbol = _SYMBOL_KINDS, _symbol
+    return {name: symbol((kinds[kind], value)) for name, (kind, value) in symbols.items()}
+
+
+def _plain_function(facts: FunctionFacts) -> tuple[Any, ...]:
+    return (
+        facts.qualname,
+        facts.line,
+        facts.col,
+        facts.is_async,
+        facts.class_qualname,
+        facts.awaits,
+        facts.context_manager,
+        facts.returns,
+        facts.calls,
+        list(map(tuple, facts.sites)),
+        list(map(tuple, facts.decorators)),
+        _plain_symbols(facts.nested) if facts.nested else {},
+        facts.validates,
+        [(d.kind.value, *d[1:]) for d in facts.dependencies],
+        [tuple(held) for held in facts.held],
+    )
+
+
+def _typed_function(data: tuple[Any, ...]) -> FunctionFacts:
+    qualname, line, col, is_async, class_qualname, awaits, context_manager, returns, *rest = data
+    calls, sites, decorators, nested, validates, dependencies, held = rest
+    return FunctionFacts(
+        qualname,
+        line,
+        col,
+        is_async,
+        class_qualname,
+        awaits,
+        context_manager,
+        returns,
+        calls,
+        list(map(_site, sites)) if sites else [],
+        list(map(_decorator, decorators)) if decorators else [],
+        _typed_symbols(nested) if nested else {},
+        validates,
+        [Dependency(_DEPENDENCY_KINDS[kind], *rest) for kind, *rest in dependencies]
+        if dependencies
+        else [],
+        [Held(*item) for item in held] if held else [],
+    )
+
+
+def _plain_class(facts: ClassFacts) -> tuple[Any, ...]:
+    members = _plain_symbols(facts.members)
+    return (facts.qualname, facts.line, facts.col, facts.bases, members, facts.instance_attrs)
+
+
+def _typed_class(data: tuple[Any, ...]) -> ClassFacts:
+    qualname, line, col, bases, members, instance_attrs = data
+    return ClassFacts(qualname, line, col, bases, _typed_symbols(members), instance_attrs)
 
 
 def summary_to_tuple(summary: ModuleSummary) -> tuple[Any, ...]:
@@ -120,11 +278,11 @@ def summary_to_tuple(summary: ModuleSummary) -> tuple[Any, ...]:
         summary.path,
         summary.is_package,
         summary.lines,
-        summary.symbols,
+        _plain_symbols(summary.symbols),
         summary.stars,
-        {key: _FUNCTION_FIELDS(value) for key, value in summary.functions.items()},
-        {key: _CLASS_FIELDS(value) for key, value in summary.classes.items()},
-        summary.registrations,
+        {key: _plain_function(value) for key, value in summary.functions.items()},
+        {key: _plain_class(value) for key, value in summary.classes.items()},
+        [(r.kind.value, *r[1:]) for r in summary.registrations],
         summary.noqa,
         summary.prefixes,
         summary.dependency_aliases,
@@ -141,11 +299,11 @@ def summary_from_tuple(data: tuple[Any, ...]) -> ModuleSummary:
         path,
         is_package,
         lines,
-        symbols,
+        _typed_symbols(symbols),
         stars,
-        {key: FunctionFacts(*value) for key, value in functions.items()},
-        {key: ClassFacts(*value) for key, value in classes.items()},
-        registrations,
+        {key: _typed_function(value) for key, value in functions.items()},
+        {key: _typed_class(value) for key, value in classes.items()},
+        [Registration(_REGISTRATION_KINDS[kind], *rest) for kind, *rest in registrations],
         noqa,
         prefixes,
         dependency_aliases,

@@ -20,10 +20,17 @@ from loopsight.check._summary import (
     BARE,
     CALL,
     ClassFacts,
+    Decorator,
+    Dependency,
+    DependencyKind,
     FunctionFacts,
+    Held,
     ModuleSummary,
+    Site,
+    Symbol,
+    SymbolKind,
 )
-from loopsight.check.rules import FAMILIES, LocalSite
+from loopsight.check.rules import FAMILIES
 from loopsight.check.rules.offload import OFFLOAD_FUNCTIONS
 
 __all__ = ["summarise"]
@@ -31,7 +38,7 @@ __all__ = ["summarise"]
 _CONTEXT_MANAGERS = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
 _DEPENDS = frozenset({"Depends", "Security"})
 _UNIONS = frozenset({"Optional", "Union"})
-_HOOKS: dict[type[ast.AST], list[Callable[[ast.AST], Iterator[LocalSite]]]] = {}
+_HOOKS: dict[type[ast.AST], list[Callable[[ast.AST], Iterator[Site]]]] = {}
 for _family in FAMILIES:
     for _node_type in _family.node_types:
         _HOOKS.setdefault(_node_type, []).append(_family.check_node)
@@ -366,8 +373,9 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         function = self.function
         if function is not None and not function.is_async:
             for ref in self.held:
-                if (ref, node.lineno) not in function.held:
-                    function.held.append((ref, node.lineno))
+                held = Held(ref, node.lineno)
+                if held not in function.held:
+                    function.held.append(held)
         if node.value is not None:
             self.visit(node.value)
             if self.function is not None and self.function.returns is None:
@@ -396,12 +404,12 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             facts.returns = self._annotation(node.returns)
         facts.validates = _validates(node)
         if self.function is not None:
-            self.function.nested[node.name] = ("f", qualname)
+            self.function.nested[node.name] = Symbol(SymbolKind.FUNCTION, qualname)
             self._bind(node.name, f"{self.module}:{qualname}")
         elif self.klass is not None:
-            self.klass.members[node.name] = ("f", qualname)
+            self.klass.members[node.name] = Symbol(SymbolKind.FUNCTION, qualname)
         else:
-            self.summary.symbols[node.name] = ("f", qualname)
+            self.summary.symbols[node.name] = Symbol(SymbolKind.FUNCTION, qualname)
         saved = (self.function, self.prefix, self.awaited, self.bare, self.held)
         self.function, self.prefix, self.held = facts, qualname + ".", []
         self.scopes.append(scope)
@@ -428,7 +436,7 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
                 if head is not None and last_name(head) in ("Depends", "Security"):
                     target = self._ref(default.args[0])
                     ref = None if target is None else self._call(target)
-            decorators = {last_name(d[0]) for d in facts.decorators if d[0]}
+            decorators = {last_name(d.ref) for d in facts.decorators if d.ref}
             bound = index == 0 and facts.class_qualname is not None and ref is None
             if bound and "staticmethod" not in decorators:
                 owner = f"{self.module}:{facts.class_qualname}"
@@ -447,14 +455,14 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         where = (arg.arg, arg.lineno, arg.col_offset)
         dependency = self._dependency(default) or self._annotated_dependency(arg.annotation)
         if dependency is not None:
-            facts.dependencies.append(("d", dependency, *where))
+            facts.dependencies.append(Dependency(DependencyKind.DEPENDS, dependency, *where))
         elif isinstance(arg.annotation, (ast.Name, ast.Attribute)):
             ref = self._ref(arg.annotation)
             root = (ref or "").partition(".")[0]
             if ref is not None and (
                 ":" in ref or (root not in self.known_roots and root not in self.ignorable_roots)
             ):
-                facts.dependencies.append(("a", ref, *where))
+                facts.dependencies.append(Dependency(DependencyKind.ANNOTATION, ref, *where))
 
     def _decorator(self, facts: FunctionFacts, node: ast.expr) -> None:
         if isinstance(node, ast.Call):
@@ -470,12 +478,12 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             first = literal(node.args[0]) if node.args else None
             if first is None:
                 first = next((literal(k.value) for k in node.keywords if k.arg == "path"), None)
-            facts.decorators.append((ref, first, methods, node.lineno))
+            facts.decorators.append(Decorator(ref, first, methods, node.lineno))
         else:
             ref = self._ref(node)
             if ref in _CONTEXT_MANAGERS:
                 facts.context_manager = True
-            facts.decorators.append((ref, None, None, node.lineno))
+            facts.decorators.append(Decorator(ref, None, None, node.lineno))
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         qualname = self.prefix + node.name
@@ -489,12 +497,12 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             if ref is not None:
                 facts.bases.append(ref)
         if self.function is not None:
-            self.function.nested[node.name] = ("c", qualname)
+            self.function.nested[node.name] = Symbol(SymbolKind.CLASS, qualname)
             self._bind(node.name, f"{self.module}:{qualname}")
         elif self.klass is not None:
-            self.klass.members[node.name] = ("c", qualname)
+            self.klass.members[node.name] = Symbol(SymbolKind.CLASS, qualname)
         else:
-            self.summary.symbols[node.name] = ("c", qualname)
+            self.summary.symbols[node.name] = Symbol(SymbolKind.CLASS, qualname)
         saved = (self.klass, self.prefix, self.scopes, self.function, self.held)
         self.klass, self.prefix, self.scopes, self.function = facts, qualname + ".", [], None
         self.held = []
@@ -538,11 +546,11 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             if code == "LS402" and self.lazy_init:
                 code = None
             if code is not None:
-                function.sites.append((code, node.lineno, node.col_offset, display(ref)))
+                function.sites.append(Site(code, node.lineno, node.col_offset, display(ref)))
             if mode == BARE and self.names.is_coroutine_function(ref):
-                function.sites.append(("LS301", node.lineno, node.col_offset, display(ref)))
+                function.sites.append(Site("LS301", node.lineno, node.col_offset, display(ref)))
 
-    def _sites(self, found: Iterator[LocalSite]) -> None:
+    def _sites(self, found: Iterator[Site]) -> None:
         if self.function is not None:
             self.function.sites.extend(found)
 

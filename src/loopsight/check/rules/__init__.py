@@ -11,13 +11,12 @@ from loopsight.check.rules import (
     offload,
     threadpool,
 )
-from loopsight.check.rules._registry import CATALOGUE, FAMILIES, RULES, LocalSite, Rule, RuleFamily
+from loopsight.check.rules._registry import CATALOGUE, FAMILIES, RULES, Rule, RuleFamily
 
 __all__ = [
     "CATALOGUE",
     "FAMILIES",
     "RULES",
-    "LocalSite",
     "Rule",
     "RuleFamily",
     "blocking",

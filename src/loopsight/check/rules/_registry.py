@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from loopsight.check._summary import Site
+
 __all__ = [
     "CATALOGUE",
     "FAMILIES",
     "RULES",
-    "LocalSite",
     "Methods",
     "Rule",
     "RuleFamily",
@@ -22,8 +23,6 @@ __all__ = [
 
 #: ``(code, method names or None for every method, excluded names)`` for one instance type.
 Methods = tuple[str, frozenset[str] | None, frozenset[str]]
-#: A finding-to-be found inside one function: (code, line, column, callee shown in the message).
-LocalSite = tuple[str, int, int, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +66,7 @@ class RuleFamily:
     aliases: ClassVar[dict[str, str]] = {}
     node_types: ClassVar[tuple[type[ast.AST], ...]] = ()
 
-    def check_node(self, node: ast.AST) -> Iterator[LocalSite]:
+    def check_node(self, node: ast.AST) -> Iterator[Site]:
         """Yield structural findings for one node of a type listed in ``node_types``."""
         return iter(())
 
