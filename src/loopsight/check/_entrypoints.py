@@ -3,43 +3,38 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
+from loopsight.check._finding import Finding
+from loopsight.check._hooks import EntryKind, EntryPointFound
 from loopsight.check._index import FunctionKey, ProjectIndex, TargetKind
-from loopsight.check._summary import FunctionFacts, Registration, RegistrationKind, SymbolKind
-from loopsight.check.rules.fastapi import BASE_HTTP_MIDDLEWARE
+from loopsight.check._summary import (
+    Decorator,
+    FunctionFacts,
+    Registration,
+    RegistrationKind,
+    SymbolKind,
+)
+from loopsight.check.rules import HOOKS
 
 __all__ = [
     "Entry",
     "EntryKind",
     "EntryPoints",
-    "FrameworkFinding",
     "FunctionKey",
     "find_entrypoints",
 ]
 
 
-class EntryKind(Enum):
-    """Why a function runs on the loop, most specific first; ``text`` is the word messages use."""
-
-    ROUTE = ("route", "async route")
-    WEBSOCKET = ("websocket", "websocket route")
-    DEPENDENCY = ("dependency", "async dependency")
-    MIDDLEWARE = ("middleware", "middleware")
-    LIFESPAN = ("lifespan", "lifespan")
-    ON_EVENT = ("on_event", "event handler")
-    EXCEPTION_HANDLER = ("exception_handler", "async exception handler")
-    BACKGROUND_TASK = ("background_task", "async background task")
-    ASYNC_FUNCTION = ("async_function", "async function")
-
-    def __init__(self, label: str, text: str) -> None:
-        self.label = label  # the name in JSON output and ``Context.kind``
-        self.text = text
-        self.rank = len(type(self).__members__)  # declaration order: lower is more specific
-
-
 _HTTP = frozenset({"get", "post", "put", "delete", "patch", "options", "head", "trace"})
-_ROUTE_ATTRS = _HTTP | {"api_route", "route", "websocket", "websocket_route"}
+#: Decorator attributes of an app or router, and what they declare.
+_DECORATOR_KINDS = {
+    **dict.fromkeys([*_HTTP, "api_route", "route"], EntryKind.ROUTE),
+    "websocket": EntryKind.WEBSOCKET,
+    "websocket_route": EntryKind.WEBSOCKET,
+    "middleware": EntryKind.MIDDLEWARE,
+    "exception_handler": EntryKind.EXCEPTION_HANDLER,
+    "on_event": EntryKind.ON_EVENT,
+}
 _APP_TYPES = frozenset(
     {
         "fastapi.FastAPI()",
@@ -51,6 +46,10 @@ _APP_TYPES = frozenset(
     }
 )
 _APP_CLASSES = frozenset(name[:-2] for name in _APP_TYPES)
+#: Canonical names of Starlette's ``BaseHTTPMiddleware`` (also behind ``@app.middleware``).
+_BASE_HTTP_MIDDLEWARE = frozenset(
+    {"starlette.middleware.base.BaseHTTPMiddleware", "fastapi.middleware.base.BaseHTTPMiddleware"}
+)
 #: Entry kinds whose sync functions still run on the loop.
 _SYNC_ON_LOOP = frozenset({EntryKind.ON_EVENT, EntryKind.LIFESPAN})
 _REGISTRATION_KIND = {
@@ -74,22 +73,12 @@ class Entry:
 
 @dataclass(slots=True)
 class EntryPoints:
-    """What the entry-point step found: loop functions, LS5xx findings, every HTTP route."""
+    """What the entry-point step found: loop functions, the findings the families' entry-point
+    hooks made of their declarations, every HTTP route."""
 
     loop: dict[FunctionKey, Entry]
-    framework: list[FrameworkFinding]
+    findings: list[Finding]
     routes: dict[FunctionKey, str]
-
-
-@dataclass(frozen=True, slots=True)
-class FrameworkFinding:
-    """A configuration finding (LS5xx) found while looking for entry points."""
-
-    code: str
-    module: str
-    line: int
-    col: int
-    subject: str
 
 
 def _is_app(index: ProjectIndex, receiver: str) -> bool:
@@ -109,7 +98,7 @@ class _Finder:
         self.index = index
         self.extra_routes = extra_routes
         self.entries: dict[FunctionKey, Entry] = {}
-        self.findings: list[FrameworkFinding] = []
+        self.findings: list[Finding] = []
         #: background task -> the function that schedules it (its route names the task's)
         self.adders: dict[FunctionKey, FunctionKey] = {}
         #: router (module, name) -> the prefix ``include_router`` mounts it under
@@ -125,41 +114,49 @@ class _Finder:
         if current is None or kind.rank < current.kind.rank:
             self.entries[key] = Entry(kind, route)
 
+    def declared(
+        self, module: str, kind: EntryKind, line: int, col: int, subject: str, base_http: bool
+    ) -> None:
+        """Tell the families' entry-point hooks about a declaration."""
+        path = self.index.modules[module].path
+        found = EntryPointFound(kind, path, line, col, subject, base_http)
+        for hook in HOOKS.entrypoint:
+            self.findings += hook(found)
+
     def decorators(self, module: str, facts: FunctionFacts) -> None:
         key = FunctionKey(module, facts.qualname)
-        for ref, first, methods, line in facts.decorators:
-            if ref is None:
+        for decorator in facts.decorators:
+            declared = self.decorator_entry(decorator)
+            if declared is None:
                 continue
-            receiver, _, attr = ref.rpartition(".")
-            if not receiver:
-                continue
-            if attr in _ROUTE_ATTRS and _is_app(self.index, receiver):
-                path = self.prefix(receiver) + (first or "")
-                if attr.startswith("websocket"):
-                    self.mark(key, EntryKind.WEBSOCKET, f"WS {path}".strip())
-                else:
-                    verbs = attr.upper() if attr in _HTTP else (methods or "GET")
-                    label = f"{verbs} {path}".strip()
-                    self.mark(key, EntryKind.ROUTE, label)
-                    self.routes.setdefault(key, label)
-            elif attr == "middleware" and _is_app(self.index, receiver):
-                self.mark(key, EntryKind.MIDDLEWARE)
-                if first == "http":
-                    self.findings.append(
-                        FrameworkFinding("LS501", module, line, facts.col, facts.qualname)
-                    )
-            elif attr == "exception_handler" and _is_app(self.index, receiver):
-                self.mark(key, EntryKind.EXCEPTION_HANDLER)
-            elif attr == "on_event" and _is_app(self.index, receiver):
-                self.mark(key, EntryKind.ON_EVENT)
-            elif self.extra_routes:
-                target = self.index.resolve(ref)
-                if (
-                    target is not None
-                    and target.kind is TargetKind.LIBRARY
-                    and target.name in self.extra_routes
-                ):
-                    self.mark(key, EntryKind.ROUTE, first)
+            kind, label, http_route = declared
+            self.mark(key, kind, label)
+            if http_route and label is not None:
+                self.routes.setdefault(key, label)
+            base_http = kind is EntryKind.MIDDLEWARE and decorator.first == "http"
+            self.declared(module, kind, decorator.line, facts.col, facts.qualname, base_http)
+
+    def decorator_entry(self, decorator: Decorator) -> tuple[EntryKind, str | None, bool] | None:
+        """What a decorator declares: the entry kind, its route label, whether it is an HTTP
+        route of an app or router."""
+        ref, first, methods, _ = decorator
+        receiver, _, attr = (ref or "").rpartition(".")
+        if not receiver:
+            return None
+        kind = _DECORATOR_KINDS.get(attr)
+        if kind is not None and _is_app(self.index, receiver):
+            if kind is not EntryKind.ROUTE and kind is not EntryKind.WEBSOCKET:
+                return kind, None, False
+            path = self.prefix(receiver) + (first or "")
+            if kind is EntryKind.WEBSOCKET:
+                return kind, f"WS {path}".strip(), False
+            verbs = attr.upper() if attr in _HTTP else (methods or "GET")
+            return kind, f"{verbs} {path}".strip(), True
+        if self.extra_routes and ref is not None:
+            target = self.index.resolve(ref)
+            if target is not None and target.kind is TargetKind.LIBRARY:
+                return (EntryKind.ROUTE, first, False) if target.name in self.extra_routes else None
+        return None
 
     def origin(self, ref: str, depth: int = 0) -> tuple[str, str] | None:
         """The module-level name a reference to a router ends at, through imports and aliases."""
@@ -218,21 +215,22 @@ class _Finder:
     def classes(self, module: str) -> None:
         summary = self.index.modules[module]
         for qualname, facts in summary.classes.items():
-            if self.index.subclasses_library(module, qualname, BASE_HTTP_MIDDLEWARE):
-                self.findings.append(
-                    FrameworkFinding("LS501", module, facts.line, facts.col, qualname)
-                )
+            if self.index.subclasses_library(module, qualname, _BASE_HTTP_MIDDLEWARE):
+                kind, line, col = EntryKind.MIDDLEWARE, facts.line, facts.col
+                self.declared(module, kind, line, col, qualname, base_http=True)
                 self.middleware_class(module, qualname)
             elif f"{qualname}.__call__" in summary.functions:
                 call = summary.functions[f"{qualname}.__call__"]
                 if call.is_async and call.class_qualname == qualname:
                     self.mark(FunctionKey(module, call.qualname), EntryKind.MIDDLEWARE)
+                    kind, line, col = EntryKind.MIDDLEWARE, facts.line, facts.col
+                    self.declared(module, kind, line, col, qualname, base_http=False)
 
 
 def find_entrypoints(
     index: ProjectIndex, extra_routes: frozenset[str] = frozenset()
 ) -> EntryPoints:
-    """Every function that runs on the loop with its kind, LS5xx configuration findings, and
+    """Every function that runs on the loop with its kind, the entry-point hooks' findings, and
     every HTTP route declared by a decorator (sync ones included) with its label."""
     finder = _Finder(index, extra_routes)
     for module, summary in index.modules.items():

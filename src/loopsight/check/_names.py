@@ -10,7 +10,6 @@ import sys
 from dataclasses import dataclass, field
 
 from loopsight.check.rules import CATALOGUE
-from loopsight.check.rules.coroutines import COROUTINE_FUNCTIONS
 
 __all__ = ["CanonicalNames", "display", "root_of"]
 
@@ -72,11 +71,11 @@ class CanonicalNames:
         if receiver[-1:] != ")":
             typed = CATALOGUE.attr_types.get(receiver.rpartition(".")[0])
             if typed is None:
-                return "LS302" if method == "run_until_complete" else None
+                return CATALOGUE.any_receiver.get(method)
             receiver = typed
         entry = CATALOGUE.methods.get(receiver)
         if entry is None:
-            return "LS302" if method == "run_until_complete" else None
+            return CATALOGUE.any_receiver.get(method)
         code, names, exclude = entry
         if names is None:
             return code if method not in exclude and not method.startswith("_") else None
@@ -85,4 +84,4 @@ class CanonicalNames:
     @staticmethod
     def is_coroutine_function(callee: str) -> bool:
         """Whether ``callee`` is a library coroutine function (a bare call is a mistake)."""
-        return callee in COROUTINE_FUNCTIONS
+        return callee in CATALOGUE.coroutine_functions

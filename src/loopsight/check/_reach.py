@@ -8,15 +8,17 @@ Offloaded functions are never called, only referenced, so the walk never enters 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from loopsight.check._entrypoints import Entry, EntryKind
+from loopsight.check._entrypoints import Entry
 from loopsight.check._finding import Context, Finding, Hop
+from loopsight.check._hooks import CallSeen, EntryKind
 from loopsight.check._index import FunctionKey, ProjectIndex, Target, TargetKind
 from loopsight.check._noqa import suppressed
 from loopsight.check._summary import BARE, FunctionFacts, Site
-from loopsight.check.rules import RULES
+from loopsight.check.rules import HOOKS, RULES
 
 __all__ = ["reach"]
 
@@ -85,9 +87,11 @@ class _Reach:
                 code = None if bare_only else names.classify(target.name)
                 shown = target.name.replace("()", "")
                 if code is not None:
+                    code = _on_call(CallSeen(code, target.name, line, col, False))
+                if code is not None:
                     sites.append(Site(code, line, col, shown))
                 if mode == BARE and names.is_coroutine_function(target.name):
-                    sites.append(Site("LS301", line, col, shown))
+                    sites += _dropped(shown, line, col)
                 continue
             function = self._callable(target)
             callee = index.function(*function.key) if function else None
@@ -95,7 +99,7 @@ class _Reach:
                 continue
             if callee.is_async:
                 if mode == BARE:
-                    sites.append(Site("LS301", line, col, callee.qualname))
+                    sites += _dropped(callee.qualname, line, col)
             elif not bare_only:
                 edges.append(_Edge(function.key, line, col))
         return _Resolved(edges, sites)
@@ -147,30 +151,108 @@ class _Reach:
         return best
 
 
-#: Entry kinds that run once per process, not per request.
-_STARTUP = frozenset({EntryKind.LIFESPAN, EntryKind.ON_EVENT})
-#: Codes about per-request cost that are right to do once at startup.
-_STARTUP_OK = frozenset({"LS402"})
+def _on_call(call: CallSeen) -> str | None:
+    """The code a family's ``on_call`` hook keeps for a classified call."""
+    hook = HOOKS.on_call.get(call.code)
+    return call.code if hook is None else hook(call)
+
+
+def _dropped(callee: str, line: int, col: int) -> list[Site]:
+    """What the families report for a coroutine made by a bare call and dropped."""
+    return [site for hook in HOOKS.dropped_coroutine for site in hook(callee, line, col)]
+
+
+def _reported_in(code: str, entry: Entry) -> bool:
+    hook = HOOKS.reported_in.get(code)
+    return hook is None or hook(code, entry.kind)
 
 
 def _hop(index: ProjectIndex, key: FunctionKey, line: int) -> Hop:
     return Hop(key.qualname, index.modules[key.module].path, line)
 
 
-def _message(code: str, callee: str) -> str:
-    """The rule's message with the callee: its ``{callee}`` slot, or appended in backticks."""
-    template = RULES[code].message
-    if "{callee}" in template:
-        return template.replace("{callee}", callee)
-    return f"{template} `{callee}`"
+@dataclass(frozen=True, slots=True)
+class _LoopFunction:
+    """A function whose findings are being reported: where it is and why it runs on the loop."""
+
+    facts: FunctionFacts
+    path: str
+    entry: Entry | None
+    context: Context | None
+    where: str  # `` in async route `f` `` (or just the function)
+    fix_note: str
 
 
-def _fix(code: str, facts_awaits: bool, entry: Entry | None, name: str) -> str:
-    fix = RULES[code].fix
+def _loop_function(index: ProjectIndex, key: FunctionKey, entry: Entry | None) -> _LoopFunction:
+    facts = index.function(*key)
+    assert facts is not None
+    qualname = facts.qualname
+    context = Context(entry.kind.label, qualname, entry.route) if entry else None
+    where = f" in {entry.kind.text} `{qualname}`" if entry else f" in `{qualname}`"
+    fix_note = ""
     routed = entry is not None and entry.kind in (EntryKind.ROUTE, EntryKind.DEPENDENCY)
-    if routed and not facts_awaits:
-        fix += f"; or declare `{name}` with `def` (it awaits nothing) so it runs in the thread pool"
-    return fix
+    if routed and not facts.awaits:
+        fix_note = (
+            f"; or declare `{qualname}` with `def` (it awaits nothing) so it runs in the "
+            "thread pool"
+        )
+    path = index.modules[key.module].path
+    return _LoopFunction(facts, path, entry, context, where, fix_note)
+
+
+def _own_findings(function: _LoopFunction, sites: list[Site]) -> Iterator[Finding]:
+    """The function's own sites: all of them on the loop, elsewhere only non-propagating ones."""
+    entry, path = function.entry, function.path
+    for code, line, col, shown in sites:
+        rule = RULES[code]
+        if entry is None and rule.propagates:
+            continue  # not on the loop: the thread pool may block
+        if entry is not None and not _reported_in(code, entry):
+            continue
+        yield rule.finding(
+            path,
+            line,
+            col,
+            shown,
+            where=function.where,
+            context=function.context,
+            call_path=(Hop(function.facts.qualname, path, line),),
+            fix_note=function.fix_note,
+        )
+
+
+def _helper_findings(
+    index: ProjectIndex,
+    function: _LoopFunction,
+    edges: list[_Edge],
+    best: dict[FunctionKey, dict[str, _Step]],
+) -> Iterator[Finding]:
+    """One finding per call into a helper and code the helper leads to, with the whole path."""
+    entry = function.entry
+    assert entry is not None
+    reported: set[tuple[int, int, str]] = set()
+    for callee, line, col in edges:
+        for code in best.get(callee, {}):
+            if (line, col, code) in reported or not _reported_in(code, entry):
+                continue
+            reported.add((line, col, code))
+            hops = [Hop(function.facts.qualname, function.path, line)]
+            current: FunctionKey | None = callee
+            shown = ""
+            while current is not None:
+                current_step = best[current][code]
+                hops.append(_hop(index, current, current_step.line))
+                current, shown = current_step.next, current_step.shown
+            yield RULES[code].finding(
+                function.path,
+                line,
+                col,
+                shown,
+                where=f"{function.where} via `{callee.qualname}`",
+                context=function.context,
+                call_path=tuple(hops),
+                fix_note=function.fix_note,
+            )
 
 
 def reach(index: ProjectIndex, loop: dict[FunctionKey, Entry]) -> list[Finding]:
@@ -180,57 +262,11 @@ def reach(index: ProjectIndex, loop: dict[FunctionKey, Entry]) -> list[Finding]:
     best = walker.shortest_paths(loop)
     findings: list[Finding] = []
     for key, resolved in walker.resolved.items():
-        facts = index.function(*key)
-        assert facts is not None
-        path = index.modules[key.module].path
         entry = loop.get(key)
-        context = Context(entry.kind.label, facts.qualname, entry.route) if entry else None
-        where = f"{entry.kind.text} `{facts.qualname}`" if entry else f"`{facts.qualname}`"
-        for code, line, col, shown in resolved.sites:
-            if entry is None and RULES[code].propagates:
-                continue  # not on the loop: the thread pool may block
-            if code in _STARTUP_OK and entry is not None and entry.kind in _STARTUP:
-                continue  # an executor made once at startup is the fix, not the problem
-            findings.append(
-                Finding(
-                    path,
-                    line,
-                    col + 1,
-                    code,
-                    f"{_message(code, shown)} in {where}",
-                    context,
-                    (Hop(facts.qualname, path, line),),
-                    _fix(code, facts.awaits, entry, facts.qualname),
-                )
-            )
-        if entry is None:
+        if entry is None and not resolved.sites:
             continue
-        reported: set[tuple[int, int, str]] = set()
-        for callee, line, col in resolved.edges:
-            for code, step in best.get(callee, {}).items():
-                if (line, col, code) in reported or (
-                    code in _STARTUP_OK and entry.kind in _STARTUP
-                ):
-                    continue
-                reported.add((line, col, code))
-                hops = [Hop(facts.qualname, path, line)]
-                current: FunctionKey | None = callee
-                shown = step.shown
-                while current is not None:
-                    nxt, at, _, shown = best[current][code]
-                    hops.append(_hop(index, current, at))
-                    current = nxt
-                helper = callee.qualname
-                findings.append(
-                    Finding(
-                        path,
-                        line,
-                        col + 1,
-                        code,
-                        f"{_message(code, shown)} in {where} via `{helper}`",
-                        context,
-                        tuple(hops),
-                        _fix(code, facts.awaits, entry, facts.qualname),
-                    )
-                )
+        function = _loop_function(index, key, entry)
+        findings += _own_findings(function, resolved.sites)
+        if function.entry is not None:
+            findings += _helper_findings(index, function, resolved.edges, best)
     return findings

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 
 from loopsight.check._cache import SummaryCache, content_key
 from loopsight.check._config import CheckConfig
+from loopsight.check._dependencies import dependency_findings
 from loopsight.check._entrypoints import find_entrypoints
 from loopsight.check._files import DEFAULT_EXCLUDE, SourceFile, decode, discover, parse
-from loopsight.check._finding import Context, Finding, Hop
+from loopsight.check._finding import Finding
 from loopsight.check._index import ProjectIndex
 from loopsight.check._names import CanonicalNames
 from loopsight.check._noqa import suppressed
 from loopsight.check._reach import reach
-from loopsight.check._sessions import session_findings
 from loopsight.check._summary import (
     InputError,
     ModuleSummary,
@@ -27,8 +27,8 @@ from loopsight.check._summary import (
     summary_to_tuple,
 )
 from loopsight.check._visitor import summarise
-from loopsight.check.rules import RULES
-from loopsight.check.rules.offload import OFFLOAD_FUNCTIONS
+from loopsight.check.rules import HOOKS, RULES
+from loopsight.check.rules.offload import offload_functions
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -160,14 +160,7 @@ def _stat(source: SourceFile) -> tuple[int, int] | None:
 
 
 def _input_finding(summary: ModuleSummary, error: InputError) -> Finding:
-    return Finding(
-        summary.path,
-        error.line,
-        error.col + 1,
-        error.code,
-        error.message,
-        fix=RULES[error.code].fix,
-    )
+    return RULES[error.code].finding(summary.path, error.line, error.col, error.message)
 
 
 def run_check(
@@ -190,9 +183,8 @@ def run_check(
 def _run(
     paths: list[str], config: CheckConfig, cache_dir: Path | None, jobs: int | None
 ) -> CheckResult:
-    extra = dict.fromkeys(config.extra_blocking_calls, "LS100")
-    offload = OFFLOAD_FUNCTIONS | {n.rpartition(".")[2] for n in config.extra_offload_functions}
-    context = _JobContext([], CanonicalNames(extra_blocking=extra), offload)
+    extra = {name: code for hook in HOOKS.configured_calls for name, code in hook(config).items()}
+    context = _JobContext([], CanonicalNames(extra_blocking=extra), offload_functions(config))
     sources = discover(paths, DEFAULT_EXCLUDE + config.exclude)
     cache = SummaryCache(cache_dir) if cache_dir is not None else None
     summaries, pending = _collect(sources, context.jobs, cache, config.fingerprint())
@@ -254,26 +246,10 @@ def _findings(
     index = ProjectIndex(summaries, names)
     entrypoints = find_entrypoints(index, frozenset(config.extra_route_decorators))
     found = reach(index, entrypoints.loop)
-    found += session_findings(index, entrypoints.routes)
-    for item in entrypoints.framework:
-        path = index.modules[item.module].path
-        rule = RULES[item.code]
-        found.append(
-            Finding(
-                path,
-                item.line,
-                item.col + 1,
-                item.code,
-                f"{rule.message}: `{item.subject}`",
-                Context("middleware", item.subject),
-                (Hop(item.subject, path, item.line),),
-                rule.fix,
-            )
-        )
+    found += dependency_findings(index, entrypoints.routes)
+    found += entrypoints.findings
+    found += (_input_finding(s, s.error) for s in summaries if s.error is not None)
     noqa_by_path = {summary.path: summary.noqa for summary in summaries}
-    for summary in summaries:
-        if summary.error is not None:
-            found.append(_input_finding(summary, summary.error))
     kept = sorted(
         {
             finding

@@ -11,6 +11,7 @@ import ast
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from loopsight.check._hooks import CallSeen
 from loopsight.check._names import CanonicalNames, display
 from loopsight.check._noqa import parse_noqa
 from loopsight.check._registrations import REGISTRARS, literal, registrations
@@ -30,7 +31,7 @@ from loopsight.check._summary import (
     Symbol,
     SymbolKind,
 )
-from loopsight.check.rules import FAMILIES
+from loopsight.check.rules import FAMILIES, HOOKS
 from loopsight.check.rules.offload import OFFLOAD_FUNCTIONS
 
 __all__ = ["summarise"]
@@ -403,13 +404,7 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         if node.returns is not None:
             facts.returns = self._annotation(node.returns)
         facts.validates = _validates(node)
-        if self.function is not None:
-            self.function.nested[node.name] = Symbol(SymbolKind.FUNCTION, qualname)
-            self._bind(node.name, f"{self.module}:{qualname}")
-        elif self.klass is not None:
-            self.klass.members[node.name] = Symbol(SymbolKind.FUNCTION, qualname)
-        else:
-            self.summary.symbols[node.name] = Symbol(SymbolKind.FUNCTION, qualname)
+        self._define(node.name, Symbol(SymbolKind.FUNCTION, qualname))
         saved = (self.function, self.prefix, self.awaited, self.bare, self.held)
         self.function, self.prefix, self.held = facts, qualname + ".", []
         self.scopes.append(scope)
@@ -419,6 +414,16 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         self.function, self.prefix, self.awaited, self.bare, self.held = saved
 
     visit_AsyncFunctionDef = visit_FunctionDef
+
+    def _define(self, name: str, symbol: Symbol) -> None:
+        """Bind ``name`` to a function or class defined in the current scope."""
+        if self.function is not None:
+            self.function.nested[name] = symbol
+            self._bind(name, f"{self.module}:{symbol.value}")
+        elif self.klass is not None:
+            self.klass.members[name] = symbol
+        else:
+            self.summary.symbols[name] = symbol
 
     def _parameters(self, facts: FunctionFacts, args: ast.arguments) -> dict[str, str | None]:
         scope: dict[str, str | None] = {}
@@ -496,13 +501,7 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             ref = self._ref(base)
             if ref is not None:
                 facts.bases.append(ref)
-        if self.function is not None:
-            self.function.nested[node.name] = Symbol(SymbolKind.CLASS, qualname)
-            self._bind(node.name, f"{self.module}:{qualname}")
-        elif self.klass is not None:
-            self.klass.members[node.name] = Symbol(SymbolKind.CLASS, qualname)
-        else:
-            self.summary.symbols[node.name] = Symbol(SymbolKind.CLASS, qualname)
+        self._define(node.name, Symbol(SymbolKind.CLASS, qualname))
         saved = (self.klass, self.prefix, self.scopes, self.function, self.held)
         self.klass, self.prefix, self.scopes, self.function = facts, qualname + ".", [], None
         self.held = []
@@ -543,12 +542,16 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             function.calls.append((ref, node.lineno, node.col_offset, mode))
         elif root in self.known_roots:
             code = self.names.classify(ref)
-            if code == "LS402" and self.lazy_init:
-                code = None
+            if code is not None:
+                hook = HOOKS.on_call.get(code)
+                if hook is not None:
+                    seen = CallSeen(code, ref, node.lineno, node.col_offset, self.lazy_init > 0)
+                    code = hook(seen)
             if code is not None:
                 function.sites.append(Site(code, node.lineno, node.col_offset, display(ref)))
             if mode == BARE and self.names.is_coroutine_function(ref):
-                function.sites.append(Site("LS301", node.lineno, node.col_offset, display(ref)))
+                for dropped in HOOKS.dropped_coroutine:
+                    function.sites.extend(dropped(display(ref), node.lineno, node.col_offset))
 
     def _sites(self, found: Iterator[Site]) -> None:
         if self.function is not None:

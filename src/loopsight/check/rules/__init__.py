@@ -1,29 +1,20 @@
-"""Rule families, registered by decorator; importing this package fills the registry."""
+"""Rule families, registered by decorator; importing this package imports every public module
+in it (in name order), which fills the registry: a new family is a new module here."""
 
 from __future__ import annotations
 
-from loopsight.check.rules import (
-    blocking,
-    coroutines,
-    cpu,
-    fastapi,
-    inputs,
-    offload,
-    threadpool,
-)
-from loopsight.check.rules._registry import CATALOGUE, FAMILIES, RULES, Rule, RuleFamily
+import importlib
+import pkgutil
 
-__all__ = [
-    "CATALOGUE",
-    "FAMILIES",
-    "RULES",
-    "Rule",
-    "RuleFamily",
-    "blocking",
-    "coroutines",
-    "cpu",
-    "fastapi",
-    "inputs",
-    "offload",
-    "threadpool",
-]
+from loopsight.check.rules._registry import CATALOGUE, FAMILIES, HOOKS, RULES, Rule, RuleFamily
+
+__all__ = ["CATALOGUE", "FAMILIES", "HOOKS", "RULES", "Rule", "RuleFamily"]
+
+
+def _import_families() -> None:
+    for module in sorted(pkgutil.iter_modules(__path__), key=lambda module: module.name):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{module.name}")
+
+
+_import_families()
