@@ -1,5 +1,11 @@
 """Rule families, registered by decorator; importing this package imports every public module
-in it (in name order), which fills the registry: a new family is a new module here."""
+in it (in name order), which fills the registry.
+
+A new rule is: a :class:`Rule` in a family module here (a :class:`RuleFamily` subclass under
+``@register``, with catalogue entries and/or hooks; a new family is a new module), its page
+``docs/rules/LSxxx.md`` (What it does / Why is this bad? / Example / Use instead) and an
+annotated example ``tests/check/examples/LSxxx_*.py``; the meta tests check all three.
+"""
 
 from __future__ import annotations
 
