@@ -13,7 +13,7 @@ from collections.abc import Callable
 from loopsight.check._finding import Finding, Hop
 from loopsight.check._hooks import DependencyFound
 from loopsight.check._index import FunctionKey, ProjectIndex, TargetKind
-from loopsight.check._summary import DependencyKind, SymbolKind
+from loopsight.check._summary import DependencyKind
 from loopsight.check.rules import HOOKS
 
 __all__ = ["dependency_findings"]
@@ -40,8 +40,9 @@ class _Dependencies:
         if found is not None:
             return found
         symbol = summary.symbols.get(name)
-        if symbol is not None and symbol.kind is SymbolKind.REF:
-            return self.alias(symbol.value, depth + 1)
+        if symbol is not None:
+            kind, value = symbol
+            return self.alias(value, depth + 1) if kind == "ref" else None
         return None
 
     def dependency(self, kind: DependencyKind, ref: str) -> FunctionKey | None:

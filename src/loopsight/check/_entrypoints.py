@@ -12,7 +12,6 @@ from loopsight.check._summary import (
     FunctionFacts,
     Registration,
     RegistrationKind,
-    SymbolKind,
 )
 from loopsight.check.rules import HOOKS
 
@@ -167,8 +166,9 @@ class _Finder:
         if summary is None or "." in name or "(" in name or depth > 8:
             return None
         symbol = summary.symbols.get(name)
-        if symbol is not None and symbol.kind is SymbolKind.REF and name not in summary.prefixes:
-            followed = self.origin(symbol.value, depth + 1)
+        kind, value = symbol if symbol is not None else ("unknown", "")
+        if kind == "ref" and name not in summary.prefixes:
+            followed = self.origin(value, depth + 1)
             if followed is not None:
                 return followed
         return (module, name)

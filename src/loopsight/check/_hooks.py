@@ -8,7 +8,6 @@ findings hooks return are built by :meth:`~loopsight.check.rules.Rule.finding`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum
 from typing import NamedTuple
 
@@ -54,8 +53,7 @@ class CallSeen(NamedTuple):
     lazy_init: bool
 
 
-@dataclass(frozen=True, slots=True)
-class EntryPointFound:
+class EntryPointFound(NamedTuple):
     """A declaration that makes a function (or class) run on the loop, where it is written.
 
     ``base_http``: a middleware that runs through Starlette's ``BaseHTTPMiddleware``
@@ -70,8 +68,7 @@ class EntryPointFound:
     base_http: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class DependencyFound:
+class DependencyFound(NamedTuple):
     """A route parameter filled by a project dependency.
 
     ``holding(accepts)`` walks from the dependency down its sub-dependencies to the first sync

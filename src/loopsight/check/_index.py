@@ -8,7 +8,7 @@ from enum import Enum
 from typing import NamedTuple
 
 from loopsight.check._names import CanonicalNames
-from loopsight.check._summary import ClassFacts, FunctionFacts, ModuleSummary, SymbolKind
+from loopsight.check._summary import ClassFacts, FunctionFacts, ModuleSummary
 
 __all__ = ["FunctionKey", "ProjectIndex", "Target", "TargetKind"]
 
@@ -47,7 +47,7 @@ class Target(NamedTuple):
 _FUNCTION, _CLASS, _INSTANCE = TargetKind.FUNCTION, TargetKind.CLASS, TargetKind.INSTANCE
 _MODULE, _LIBRARY = TargetKind.MODULE, TargetKind.LIBRARY
 #: A bound function or class name: the target it resolves to.
-_DEFINED = {SymbolKind.FUNCTION: _FUNCTION, SymbolKind.CLASS: _CLASS}
+_DEFINED = {"function": _FUNCTION, "class": _CLASS}
 
 _MAX_DEPTH = 24
 _BUILTINS = frozenset(dir(builtins))
@@ -148,7 +148,7 @@ class ProjectIndex:
             defined = _DEFINED.get(kind)
             if defined is not None:
                 return Target(defined, module, value)
-            return self.resolve(value) if kind is SymbolKind.REF else None
+            return self.resolve(value) if kind == "ref" else None
         submodule = f"{module}.{name}"
         if submodule in self.modules:
             return Target(_MODULE, submodule)

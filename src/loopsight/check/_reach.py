@@ -171,8 +171,7 @@ def _hop(index: ProjectIndex, key: FunctionKey, line: int) -> Hop:
     return Hop(key.qualname, index.modules[key.module].path, line)
 
 
-@dataclass(frozen=True, slots=True)
-class _LoopFunction:
+class _LoopFunction(NamedTuple):
     """A function whose findings are being reported: where it is and why it runs on the loop."""
 
     facts: FunctionFacts

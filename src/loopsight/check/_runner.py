@@ -8,7 +8,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from loopsight.check._cache import SummaryCache, content_key
 from loopsight.check._config import CheckConfig
@@ -56,8 +56,7 @@ class _Job:
     key: str
 
 
-@dataclass(frozen=True, slots=True)
-class _JobContext:
+class _JobContext(NamedTuple):
     """What every parse job reads: the files of the run and the per-run name tables.
 
     Worker processes are forked with it as an argument, so file contents are never pickled.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 
 from loopsight.check._names import CanonicalNames
-from loopsight.check._summary import ClassFacts, FunctionFacts, ModuleSummary, Symbol, SymbolKind
+from loopsight.check._summary import ClassFacts, FunctionFacts, ModuleSummary
 
 __all__ = ["ModuleScope", "last_name", "scan_module_names"]
 
@@ -134,11 +134,9 @@ class ModuleScope:
             self.scopes[-1][name] = ref
         elif self.klass is not None:
             if ref is not None:
-                self.klass.members[name] = Symbol(SymbolKind.REF, ref)
+                self.klass.members[name] = ("ref", ref)
         else:
-            self.summary.symbols[name] = (
-                Symbol(SymbolKind.REF, ref) if ref is not None else Symbol(SymbolKind.UNKNOWN, "")
-            )
+            self.summary.symbols[name] = ("ref", ref) if ref is not None else ("unknown", "")
 
     def _bind_target(self, target: ast.expr, ref: str | None) -> None:
         if isinstance(target, ast.Name):

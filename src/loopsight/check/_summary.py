@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 from enum import Enum
 from functools import partial
 from operator import attrgetter
-from typing import Any, NamedTuple, cast
+from typing import Any, Literal, NamedTuple, cast
 
 __all__ = [
     "AWAITED",
@@ -39,20 +39,14 @@ __all__ = [
 CALL, AWAITED, BARE = 0, 1, 2
 
 
-class SymbolKind(Enum):
-    """What a name in a module, class or function body is bound to."""
-
-    FUNCTION = "f"
-    CLASS = "c"
-    REF = "r"  # anything else whose reference is known (an import, an assigned value)
-    UNKNOWN = "u"
-
-
-class Symbol(NamedTuple):
-    """A bound name: a function or class qualname, a reference, or nothing known."""
-
-    kind: SymbolKind
-    value: str
+#: What a name in a module, class or function body is bound to: a function or class defined
+#: there, a ``ref`` (an import or an assigned value whose reference is known), or ``unknown``.
+SymbolKind = Literal["function", "class", "ref", "unknown"]
+#: A bound name: ``(kind, value)``, the value a qualname or a reference; always read unpacked.
+#: A plain pair with a word kind (a ``Literal``, like pyinstrument's ``AsyncState``), not a
+#: NamedTuple with an Enum: symbols are the most numerous facts of a summary, and a typed record
+#: per symbol cost ~2k instructions each to rebuild from the cache (~65M on the benchmark corpus).
+Symbol = tuple[SymbolKind, str]
 
 
 class DependencyKind(Enum):
@@ -196,28 +190,18 @@ class ModuleSummary:
 
 
 # -- the cache boundary: plain tuples, dicts and strings only (``marshal`` takes exact types) --
-_SYMBOL_KINDS = {kind.value: kind for kind in SymbolKind}
-_SYMBOL_CODES = {kind: kind.value for kind in SymbolKind}  # ``Enum.value`` is a slow property
 _DEPENDENCY_KINDS = {kind.value: kind for kind in DependencyKind}
 _REGISTRATION_KINDS = {kind.value: kind for kind in RegistrationKind}
 _ERROR_FIELDS = attrgetter(*(f.name for f in fields(InputError)))
+_FUNCTION_FIELDS = attrgetter(*(f.name for f in fields(FunctionFacts)))
 # ``tuple.__new__`` in C: a NamedTuple's own ``__new__`` is Python code, and these run per fact
-_symbol = cast("Callable[[tuple[SymbolKind, str]], Symbol]", partial(tuple.__new__, Symbol))
 _site = cast("Callable[[tuple[Any, ...]], Site]", partial(tuple.__new__, Site))
 _decorator = cast("Callable[[tuple[Any, ...]], Decorator]", partial(tuple.__new__, Decorator))
 
 
-def _plain_symbols(symbols: dict[str, Symbol]) -> dict[str, tuple[str, str]]:
-    codes = _SYMBOL_CODES
-    return {name: (codes[kind], value) for name, (kind, value) in symbols.items()}
-
-
-def _typed_symbols(symbols: dict[str, tuple[str, str]]) -> dict[str, Symbol]:
-    kinds, symbol = _SYMBOL_KINDS, _symbol
-    return {name: symbol((kinds[kind], value)) for name, (kind, value) in symbols.items()}
-
-
 def _plain_function(facts: FunctionFacts) -> tuple[Any, ...]:
+    if not (facts.sites or facts.decorators or facts.dependencies or facts.held):
+        return _FUNCTION_FIELDS(facts)  # nothing typed to flatten: the fields as they are
     return (
         facts.qualname,
         facts.line,
@@ -230,7 +214,7 @@ def _plain_function(facts: FunctionFacts) -> tuple[Any, ...]:
         facts.calls,
         list(map(tuple, facts.sites)),
         list(map(tuple, facts.decorators)),
-        _plain_symbols(facts.nested) if facts.nested else {},
+        facts.nested,
         facts.validates,
         [(d.kind.value, *d[1:]) for d in facts.dependencies],
         [tuple(held) for held in facts.held],
@@ -238,37 +222,35 @@ def _plain_function(facts: FunctionFacts) -> tuple[Any, ...]:
 
 
 def _typed_function(data: tuple[Any, ...]) -> FunctionFacts:
-    qualname, line, col, is_async, class_qualname, awaits, context_manager, returns, *rest = data
-    calls, sites, decorators, nested, validates, dependencies, held = rest
-    return FunctionFacts(
-        qualname,
-        line,
-        col,
-        is_async,
-        class_qualname,
-        awaits,
-        context_manager,
-        returns,
-        calls,
-        list(map(_site, sites)) if sites else [],
-        list(map(_decorator, decorators)) if decorators else [],
-        _typed_symbols(nested) if nested else {},
-        validates,
-        [Dependency(_DEPENDENCY_KINDS[kind], *rest) for kind, *rest in dependencies]
-        if dependencies
-        else [],
-        [Held(*item) for item in held] if held else [],
-    )
+    facts = FunctionFacts(*data)
+    # most functions have no sites, decorators, dependencies or held resources
+    if data[9] or data[10] or data[13] or data[14]:
+        _type_lists(facts)
+    return facts
+
+
+def _type_lists(facts: FunctionFacts) -> None:
+    """Turn the plain lists a loaded function holds into typed records, in place."""
+    plain: Any = facts  # its lists still hold plain tuples
+    if plain.sites:
+        plain.sites = list(map(_site, plain.sites))
+    if plain.decorators:
+        plain.decorators = list(map(_decorator, plain.decorators))
+    if plain.dependencies:
+        kinds = _DEPENDENCY_KINDS
+        plain.dependencies = [Dependency(kinds[k], *more) for k, *more in plain.dependencies]
+    if plain.held:
+        plain.held = [Held(*item) for item in plain.held]
 
 
 def _plain_class(facts: ClassFacts) -> tuple[Any, ...]:
-    members = _plain_symbols(facts.members)
+    members = facts.members
     return (facts.qualname, facts.line, facts.col, facts.bases, members, facts.instance_attrs)
 
 
 def _typed_class(data: tuple[Any, ...]) -> ClassFacts:
     qualname, line, col, bases, members, instance_attrs = data
-    return ClassFacts(qualname, line, col, bases, _typed_symbols(members), instance_attrs)
+    return ClassFacts(qualname, line, col, bases, members, instance_attrs)
 
 
 def summary_to_tuple(summary: ModuleSummary) -> tuple[Any, ...]:
@@ -278,7 +260,7 @@ def summary_to_tuple(summary: ModuleSummary) -> tuple[Any, ...]:
         summary.path,
         summary.is_package,
         summary.lines,
-        _plain_symbols(summary.symbols),
+        summary.symbols,
         summary.stars,
         {key: _plain_function(value) for key, value in summary.functions.items()},
         {key: _plain_class(value) for key, value in summary.classes.items()},
@@ -299,7 +281,7 @@ def summary_from_tuple(data: tuple[Any, ...]) -> ModuleSummary:
         path,
         is_package,
         lines,
-        _typed_symbols(symbols),
+        symbols,
         stars,
         {key: _typed_function(value) for key, value in functions.items()},
         {key: _typed_class(value) for key, value in classes.items()},

@@ -404,7 +404,7 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         if node.returns is not None:
             facts.returns = self._annotation(node.returns)
         facts.validates = _validates(node)
-        self._define(node.name, Symbol(SymbolKind.FUNCTION, qualname))
+        self._define(node.name, "function", qualname)
         saved = (self.function, self.prefix, self.awaited, self.bare, self.held)
         self.function, self.prefix, self.held = facts, qualname + ".", []
         self.scopes.append(scope)
@@ -415,11 +415,12 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
-    def _define(self, name: str, symbol: Symbol) -> None:
+    def _define(self, name: str, kind: SymbolKind, qualname: str) -> None:
         """Bind ``name`` to a function or class defined in the current scope."""
+        symbol: Symbol = (kind, qualname)
         if self.function is not None:
             self.function.nested[name] = symbol
-            self._bind(name, f"{self.module}:{symbol.value}")
+            self._bind(name, f"{self.module}:{qualname}")
         elif self.klass is not None:
             self.klass.members[name] = symbol
         else:
@@ -501,7 +502,7 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             ref = self._ref(base)
             if ref is not None:
                 facts.bases.append(ref)
-        self._define(node.name, Symbol(SymbolKind.CLASS, qualname))
+        self._define(node.name, "class", qualname)
         saved = (self.klass, self.prefix, self.scopes, self.function, self.held)
         self.klass, self.prefix, self.scopes, self.function = facts, qualname + ".", [], None
         self.held = []

@@ -10,7 +10,7 @@ annotated example ``tests/check/examples/LSxxx_*.py``; the meta tests check all 
 from __future__ import annotations
 
 import importlib
-import pkgutil
+import os
 
 from loopsight.check.rules._registry import CATALOGUE, FAMILIES, HOOKS, RULES, Rule, RuleFamily
 
@@ -18,9 +18,10 @@ __all__ = ["CATALOGUE", "FAMILIES", "HOOKS", "RULES", "Rule", "RuleFamily"]
 
 
 def _import_families() -> None:
-    for module in sorted(pkgutil.iter_modules(__path__), key=lambda module: module.name):
-        if not module.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{module.name}")
+    # a directory listing, not pkgutil.iter_modules: that one imports inspect (~4 ms)
+    for file in sorted(os.listdir(__path__[0])):
+        if file.endswith(".py") and not file.startswith("_"):
+            importlib.import_module(f"{__name__}.{file[:-3]}")
 
 
 _import_families()
