@@ -14,7 +14,7 @@ from typing import NamedTuple
 from loopsight.check._finding import Hop
 from loopsight.check._summary import Dependency, FunctionFacts
 
-__all__ = ["CallSeen", "DependencyFound", "EntryKind", "EntryPointFound"]
+__all__ = ["STARTUP", "CallSeen", "DependencyFound", "EntryKind", "EntryPointFound"]
 
 
 class EntryKind(Enum):
