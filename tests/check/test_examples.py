@@ -1,4 +1,5 @@
-"""Every annotated example file yields exactly the findings written on its lines."""
+"""Every annotated example file yields exactly the findings written on its lines: the codes,
+and the columns and contexts its annotations pin (see ``_annotations``)."""
 
 from __future__ import annotations
 
@@ -7,38 +8,29 @@ from pathlib import Path
 
 import pytest
 
-from loopsight.check import run_check
+from loopsight.check import Finding, run_check
 
-from ._annotations import config_for, expected_columns, expected_findings
+from ._annotations import annotations, config_for
 
 EXAMPLES = Path(__file__).parent / "examples"
 FILES = sorted(EXAMPLES.glob("*.py"))
 
 
+def _where(finding: Finding) -> tuple[str, int, str]:
+    return Path(finding.path).resolve().relative_to(EXAMPLES).as_posix(), finding.line, finding.code
+
+
 @pytest.mark.parametrize("example", FILES, ids=[file.stem for file in FILES])
 def test_example(example: Path) -> None:
-    result = run_check([str(example)], config_for(example), jobs=1)
-    actual = Counter(
-        (Path(finding.path).resolve().relative_to(EXAMPLES).as_posix(), finding.line, finding.code)
-        for finding in result.findings
-    )
-    assert actual == expected_findings([example], EXAMPLES)
-    columns = {
-        (Path(f.path).resolve().relative_to(EXAMPLES).as_posix(), f.line, f.code): f.column
-        for f in result.findings
-    }
-    for where, column in expected_columns([example], EXAMPLES).items():
-        assert columns[where] == column, where
-
-
-def test_examples_exist() -> None:
-    assert len(FILES) >= 20
-
-
-def test_route_labels_from_decorators() -> None:
-    findings = run_check([str(EXAMPLES / "LS101_sleep.py")], jobs=1).findings
-    labels = {f.line: (f.context.kind, f.context.route) for f in findings if f.context}
-    assert labels[30] == ("route", "GET /case2")
-    assert labels[58] == ("route", "GET,POST /both")
-    assert labels[64] == ("websocket", "WS /ws")
-    assert labels[53] == ("async_function", None)
+    findings = run_check([str(example)], config_for(example), jobs=1).findings
+    expected = annotations([example], EXAMPLES)
+    assert expected, f"{example.name} has no expected finding"
+    assert Counter(map(_where, findings)) == Counter(item[:3] for item in expected)
+    by_place = {_where(finding): finding for finding in findings}
+    for item in expected:
+        found = by_place[item[:3]]
+        if item.column is not None:
+            assert found.column == item.column, item
+        if item.context is not None:
+            assert found.context is not None, item
+            assert (found.context.kind, found.context.route) == item.context, item

@@ -1,36 +1,55 @@
-"""Meta-tests: every rule code has an example, a four-part doc page, and a sane definition."""
+"""Meta-tests: every registered rule is produced by its example file, has a four-part doc page
+under its own name, and a sane definition; nothing is documented or exemplified that is not
+registered."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from loopsight.check import RULES
+from loopsight.check import RULES, _files, run_check
 
-from ._annotations import expected_findings
+from ._annotations import annotations, config_for
 
 HERE = Path(__file__).parent
 EXAMPLES = HERE / "examples"
 DOCS = HERE.parents[1] / "docs" / "rules"
-#: Inputs that cannot live in the repository (unreadable, huge, looping); test_bad_input makes them.
-GENERATED = {"LS003", "LS005", "LS006"}
 HEADINGS = ["## What it does", "## Why is this bad?", "## Example", "## Use instead"]
 
 
-def _annotated_codes() -> set[str]:
-    files = sorted(EXAMPLES.glob("*.py"))
-    return {code for _, _, code in expected_findings(files, EXAMPLES)}
+def _too_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_files, "MAX_FILE_BYTES", 1_000)
+    (tmp_path / "huge.py").write_text("x = 1\n" * 500)
 
 
-@pytest.mark.parametrize("code", sorted(RULES))
-def test_code_has_an_example(code: str) -> None:
-    if code in GENERATED:
-        assert code in (HERE / "test_bad_input.py").read_text()
-    else:
-        assert code in _annotated_codes()
-        assert list(EXAMPLES.glob(f"{code}_*.py")), f"no examples/{code}_*.py"
+#: Inputs that cannot live in the repository (unreadable, huge, looping): made here instead.
+GENERATED: dict[str, Callable[[Path, pytest.MonkeyPatch], None]] = {
+    "LS003": lambda tmp, _: (tmp / "dangling.py").symlink_to(tmp / "missing.py"),
+    "LS005": _too_large,
+    "LS006": lambda tmp, _: (tmp / "self.py").symlink_to(tmp / "self.py"),
+}
+
+
+@pytest.mark.parametrize("code", sorted(set(RULES) - set(GENERATED)))
+def test_example_file_produces_its_code(code: str) -> None:
+    files = sorted(EXAMPLES.glob(f"{code}_*.py"))
+    assert files, f"no examples/{code}_*.py"
+    for file in files:
+        annotated = {item.code for item in annotations([file], EXAMPLES)}
+        assert code in annotated, f"{file.name} does not expect {code}"
+        found = {f.code for f in run_check([str(file)], config_for(file), jobs=1).findings}
+        assert code in found, f"{file.name} does not produce {code}"
+
+
+@pytest.mark.parametrize("code", sorted(GENERATED))
+def test_generated_input_produces_its_code(
+    code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    GENERATED[code](tmp_path, monkeypatch)
+    assert [f.code for f in run_check([str(tmp_path)], jobs=1).findings] == [code]
 
 
 @pytest.mark.parametrize("code", sorted(RULES))
@@ -49,6 +68,7 @@ def test_no_doc_or_example_for_unknown_codes() -> None:
     assert documented == set(RULES)
     for file in EXAMPLES.glob("*.py"):
         assert file.name[:5] in RULES, file.name
+        assert {item.code for item in annotations([file], EXAMPLES)} <= set(RULES), file.name
 
 
 @pytest.mark.parametrize("code", sorted(RULES))
@@ -59,6 +79,10 @@ def test_rule_definition(code: str) -> None:
     assert rule.message
     assert rule.fix
     assert len({r.name for r in RULES.values()}) == len(RULES)
+    message = rule.describe("subject", route="route", via="")
+    assert "\n" not in message
+    assert "{" not in message
+    assert rule.finding("p.py", 3, 4, "subject", route="r", via="").column == 5
 
 
 def test_pre_commit_hook_definition() -> None:

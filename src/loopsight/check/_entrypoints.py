@@ -4,36 +4,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from loopsight.check._index import ProjectIndex
-from loopsight.check._summary import FunctionFacts
-from loopsight.check.rules.fastapi import BASE_HTTP_MIDDLEWARE
+from loopsight.check._finding import Finding
+from loopsight.check._hooks import EntryKind, EntryPointFound
+from loopsight.check._index import FunctionKey, ProjectIndex, TargetKind
+from loopsight.check._summary import (
+    Decorator,
+    FunctionFacts,
+    Registration,
+    RegistrationKind,
+)
+from loopsight.check.rules import HOOKS
 
 __all__ = [
-    "KIND_TEXT",
     "Entry",
+    "EntryKind",
     "EntryPoints",
-    "FrameworkFinding",
     "FunctionKey",
     "find_entrypoints",
 ]
 
-FunctionKey = tuple[str, str]
 
-#: Context kinds, most specific first, with the words used in messages.
-KIND_TEXT = {
-    "route": "async route",
-    "websocket": "websocket route",
-    "dependency": "async dependency",
-    "middleware": "middleware",
-    "lifespan": "lifespan",
-    "on_event": "event handler",
-    "exception_handler": "async exception handler",
-    "background_task": "async background task",
-    "async_function": "async function",
-}
-_PRIORITY = {kind: rank for rank, kind in enumerate(KIND_TEXT)}
 _HTTP = frozenset({"get", "post", "put", "delete", "patch", "options", "head", "trace"})
-_ROUTE_ATTRS = _HTTP | {"api_route", "route", "websocket", "websocket_route"}
+#: Decorator attributes of an app or router, and what they declare.
+_DECORATOR_KINDS = {
+    **dict.fromkeys([*_HTTP, "api_route", "route"], EntryKind.ROUTE),
+    "websocket": EntryKind.WEBSOCKET,
+    "websocket_route": EntryKind.WEBSOCKET,
+    "middleware": EntryKind.MIDDLEWARE,
+    "exception_handler": EntryKind.EXCEPTION_HANDLER,
+    "on_event": EntryKind.ON_EVENT,
+}
 _APP_TYPES = frozenset(
     {
         "fastapi.FastAPI()",
@@ -45,16 +45,20 @@ _APP_TYPES = frozenset(
     }
 )
 _APP_CLASSES = frozenset(name[:-2] for name in _APP_TYPES)
-#: Registrations whose sync targets still run on the loop.
-_SYNC_ON_LOOP = frozenset({"on_event", "lifespan"})
+#: Canonical names of Starlette's ``BaseHTTPMiddleware`` (also behind ``@app.middleware``).
+_BASE_HTTP_MIDDLEWARE = frozenset(
+    {"starlette.middleware.base.BaseHTTPMiddleware", "fastapi.middleware.base.BaseHTTPMiddleware"}
+)
+#: Entry kinds whose sync functions still run on the loop.
+_SYNC_ON_LOOP = frozenset({EntryKind.ON_EVENT, EntryKind.LIFESPAN})
 _REGISTRATION_KIND = {
-    "route": "route",
-    "websocket": "websocket",
-    "dependency": "dependency",
-    "background": "background_task",
-    "exception": "exception_handler",
-    "event": "on_event",
-    "lifespan": "lifespan",
+    RegistrationKind.ROUTE: EntryKind.ROUTE,
+    RegistrationKind.WEBSOCKET: EntryKind.WEBSOCKET,
+    RegistrationKind.DEPENDENCY: EntryKind.DEPENDENCY,
+    RegistrationKind.BACKGROUND: EntryKind.BACKGROUND_TASK,
+    RegistrationKind.EXCEPTION: EntryKind.EXCEPTION_HANDLER,
+    RegistrationKind.EVENT: EntryKind.ON_EVENT,
+    RegistrationKind.LIFESPAN: EntryKind.LIFESPAN,
 }
 
 
@@ -62,28 +66,18 @@ _REGISTRATION_KIND = {
 class Entry:
     """A function that runs on the loop: its kind and, for routes, ``"GET /path"``."""
 
-    kind: str
+    kind: EntryKind
     route: str | None = None
 
 
 @dataclass(slots=True)
 class EntryPoints:
-    """What the entry-point step found: loop functions, LS5xx findings, every HTTP route."""
+    """What the entry-point step found: loop functions, the findings the families' entry-point
+    hooks made of their declarations, every HTTP route."""
 
     loop: dict[FunctionKey, Entry]
-    framework: list[FrameworkFinding]
+    findings: list[Finding]
     routes: dict[FunctionKey, str]
-
-
-@dataclass(frozen=True, slots=True)
-class FrameworkFinding:
-    """A configuration finding (LS5xx) found while looking for entry points."""
-
-    code: str
-    module: str
-    line: int
-    col: int
-    subject: str
 
 
 def _is_app(index: ProjectIndex, receiver: str) -> bool:
@@ -91,10 +85,10 @@ def _is_app(index: ProjectIndex, receiver: str) -> bool:
     target = index.resolve(receiver)
     if target is None:
         return False
-    if target[0] == "X":
-        return target[1] in _APP_TYPES
-    if target[0] == "I":
-        return index.subclasses_library(target[1], target[2], _APP_CLASSES)
+    if target.kind is TargetKind.LIBRARY:
+        return target.name in _APP_TYPES
+    if target.kind is TargetKind.INSTANCE:
+        return index.subclasses_library(target.name, target.qualname, _APP_CLASSES)
     return False
 
 
@@ -103,7 +97,7 @@ class _Finder:
         self.index = index
         self.extra_routes = extra_routes
         self.entries: dict[FunctionKey, Entry] = {}
-        self.findings: list[FrameworkFinding] = []
+        self.findings: list[Finding] = []
         #: background task -> the function that schedules it (its route names the task's)
         self.adders: dict[FunctionKey, FunctionKey] = {}
         #: router (module, name) -> the prefix ``include_router`` mounts it under
@@ -111,45 +105,57 @@ class _Finder:
         #: every HTTP route declared by a decorator, sync or async, with its ``"GET /path"``
         self.routes: dict[FunctionKey, str] = {}
 
-    def mark(self, key: FunctionKey, kind: str, route: str | None = None) -> None:
+    def mark(self, key: FunctionKey, kind: EntryKind, route: str | None = None) -> None:
         facts = self.index.function(*key)
         if facts is None or (not facts.is_async and kind not in _SYNC_ON_LOOP):
             return  # sync routes, dependencies, tasks and handlers run in the thread pool
         current = self.entries.get(key)
-        if current is None or _PRIORITY[kind] < _PRIORITY[current.kind]:
+        if current is None or kind.rank < current.kind.rank:
             self.entries[key] = Entry(kind, route)
 
+    def declared(
+        self, module: str, kind: EntryKind, line: int, col: int, subject: str, base_http: bool
+    ) -> None:
+        """Tell the families' entry-point hooks about a declaration."""
+        path = self.index.modules[module].path
+        found = EntryPointFound(kind, path, line, col, subject, base_http)
+        for hook in HOOKS.entrypoint:
+            self.findings += hook(found)
+
     def decorators(self, module: str, facts: FunctionFacts) -> None:
-        key = (module, facts.qualname)
-        for ref, first, methods, line in facts.decorators:
-            if ref is None:
+        key = FunctionKey(module, facts.qualname)
+        for decorator in facts.decorators:
+            declared = self.decorator_entry(decorator)
+            if declared is None:
                 continue
-            receiver, _, attr = ref.rpartition(".")
-            if not receiver:
-                continue
-            if attr in _ROUTE_ATTRS and _is_app(self.index, receiver):
-                path = self.prefix(receiver) + (first or "")
-                if attr.startswith("websocket"):
-                    self.mark(key, "websocket", f"WS {path}".strip())
-                else:
-                    verbs = attr.upper() if attr in _HTTP else (methods or "GET")
-                    label = f"{verbs} {path}".strip()
-                    self.mark(key, "route", label)
-                    self.routes.setdefault(key, label)
-            elif attr == "middleware" and _is_app(self.index, receiver):
-                self.mark(key, "middleware")
-                if first == "http":
-                    self.findings.append(
-                        FrameworkFinding("LS501", module, line, facts.col, facts.qualname)
-                    )
-            elif attr == "exception_handler" and _is_app(self.index, receiver):
-                self.mark(key, "exception_handler")
-            elif attr == "on_event" and _is_app(self.index, receiver):
-                self.mark(key, "on_event")
-            elif self.extra_routes:
-                target = self.index.resolve(ref)
-                if target is not None and target[0] == "X" and target[1] in self.extra_routes:
-                    self.mark(key, "route", first)
+            kind, label, http_route = declared
+            self.mark(key, kind, label)
+            if http_route and label is not None:
+                self.routes.setdefault(key, label)
+            base_http = kind is EntryKind.MIDDLEWARE and decorator.first == "http"
+            self.declared(module, kind, decorator.line, facts.col, facts.qualname, base_http)
+
+    def decorator_entry(self, decorator: Decorator) -> tuple[EntryKind, str | None, bool] | None:
+        """What a decorator declares: the entry kind, its route label, whether it is an HTTP
+        route of an app or router."""
+        ref, first, methods, _ = decorator
+        receiver, _, attr = (ref or "").rpartition(".")
+        if not receiver:
+            return None
+        kind = _DECORATOR_KINDS.get(attr)
+        if kind is not None and _is_app(self.index, receiver):
+            if kind is not EntryKind.ROUTE and kind is not EntryKind.WEBSOCKET:
+                return kind, None, False
+            path = self.prefix(receiver) + (first or "")
+            if kind is EntryKind.WEBSOCKET:
+                return kind, f"WS {path}".strip(), False
+            verbs = attr.upper() if attr in _HTTP else (methods or "GET")
+            return kind, f"{verbs} {path}".strip(), True
+        if self.extra_routes and ref is not None:
+            target = self.index.resolve(ref)
+            if target is not None and target.kind is TargetKind.LIBRARY:
+                return (EntryKind.ROUTE, first, False) if target.name in self.extra_routes else None
+        return None
 
     def origin(self, ref: str, depth: int = 0) -> tuple[str, str] | None:
         """The module-level name a reference to a router ends at, through imports and aliases."""
@@ -160,8 +166,9 @@ class _Finder:
         if summary is None or "." in name or "(" in name or depth > 8:
             return None
         symbol = summary.symbols.get(name)
-        if symbol is not None and symbol[0] == "r" and name not in summary.prefixes:
-            followed = self.origin(symbol[1], depth + 1)
+        kind, value = symbol if symbol is not None else ("unknown", "")
+        if kind == "ref" and name not in summary.prefixes:
+            followed = self.origin(value, depth + 1)
             if followed is not None:
                 return followed
         return (module, name)
@@ -171,63 +178,64 @@ class _Finder:
         origin = self.origin(receiver)
         if origin is None:
             return ""
-        own = self.index.modules[origin[0]].prefixes.get(origin[1], "")
+        module, name = origin
+        own = self.index.modules[module].prefixes.get(name, "")
         return self.included.get(origin, "") + own
 
-    def registration(
-        self, module: str, kind: str, ref: str, line: int, col: int, detail: str
-    ) -> None:
+    def registration(self, module: str, registration: Registration) -> None:
+        kind, ref, _, _, detail = registration
         target = self.index.resolve(ref)
         if target is None:
             return
-        if kind == "include":
+        if kind is RegistrationKind.INCLUDE:
             origin = self.origin(ref)
             if origin is not None and detail:
                 self.included.setdefault(origin, detail)
             return
-        if kind == "middleware":
-            if target[0] == "C":
-                self.middleware_class(target[1], target[2])
+        if kind is RegistrationKind.MIDDLEWARE:
+            if target.kind is TargetKind.CLASS:
+                self.middleware_class(target.name, target.qualname)
             return
-        if target[0] == "F":
-            route = detail if kind in ("route", "websocket") and detail else None
-            self.mark((target[1], target[2]), _REGISTRATION_KIND[kind], route)
-            if kind == "background" and detail:
-                self.adders[(target[1], target[2])] = (module, detail)
-        elif target[0] == "I" and kind == "dependency":
-            call = self.index.resolve(f"{target[1]}:{target[2]}.__call__")
-            if call is not None and call[0] == "F":
-                self.mark((call[1], call[2]), "dependency")
+        if target.kind is TargetKind.FUNCTION:
+            routed = kind is RegistrationKind.ROUTE or kind is RegistrationKind.WEBSOCKET
+            self.mark(target.key, _REGISTRATION_KIND[kind], detail if routed and detail else None)
+            if kind is RegistrationKind.BACKGROUND and detail:
+                self.adders[target.key] = FunctionKey(module, detail)
+        elif target.kind is TargetKind.INSTANCE and kind is RegistrationKind.DEPENDENCY:
+            call = self.index.resolve(f"{target.name}:{target.qualname}.__call__")
+            if call is not None and call.kind is TargetKind.FUNCTION:
+                self.mark(call.key, EntryKind.DEPENDENCY)
 
     def middleware_class(self, module: str, qualname: str) -> None:
         for method in ("dispatch", "__call__"):
             target = self.index.resolve(f"{module}:{qualname}.{method}")
-            if target is not None and target[0] == "F":
-                self.mark((target[1], target[2]), "middleware")
+            if target is not None and target.kind is TargetKind.FUNCTION:
+                self.mark(target.key, EntryKind.MIDDLEWARE)
 
     def classes(self, module: str) -> None:
         summary = self.index.modules[module]
         for qualname, facts in summary.classes.items():
-            if self.index.subclasses_library(module, qualname, BASE_HTTP_MIDDLEWARE):
-                self.findings.append(
-                    FrameworkFinding("LS501", module, facts.line, facts.col, qualname)
-                )
+            if self.index.subclasses_library(module, qualname, _BASE_HTTP_MIDDLEWARE):
+                kind, line, col = EntryKind.MIDDLEWARE, facts.line, facts.col
+                self.declared(module, kind, line, col, qualname, base_http=True)
                 self.middleware_class(module, qualname)
             elif f"{qualname}.__call__" in summary.functions:
                 call = summary.functions[f"{qualname}.__call__"]
                 if call.is_async and call.class_qualname == qualname:
-                    self.mark((module, call.qualname), "middleware")
+                    self.mark(FunctionKey(module, call.qualname), EntryKind.MIDDLEWARE)
+                    kind, line, col = EntryKind.MIDDLEWARE, facts.line, facts.col
+                    self.declared(module, kind, line, col, qualname, base_http=False)
 
 
 def find_entrypoints(
     index: ProjectIndex, extra_routes: frozenset[str] = frozenset()
 ) -> EntryPoints:
-    """Every function that runs on the loop with its kind, LS5xx configuration findings, and
+    """Every function that runs on the loop with its kind, the entry-point hooks' findings, and
     every HTTP route declared by a decorator (sync ones included) with its label."""
     finder = _Finder(index, extra_routes)
     for module, summary in index.modules.items():
-        for kind, ref, line, col, detail in summary.registrations:
-            finder.registration(module, kind, ref, line, col, detail)
+        for registration in summary.registrations:
+            finder.registration(module, registration)
     for module, summary in index.modules.items():
         for facts in summary.functions.values():
             if facts.decorators:
@@ -236,11 +244,12 @@ def find_entrypoints(
     for module, summary in index.modules.items():
         for qualname, facts in summary.functions.items():
             if facts.context_manager and "lifespan" in facts.qualname.lower():
-                finder.mark((module, qualname), "lifespan")  # entered by the app's lifespan
+                # entered by the app's lifespan
+                finder.mark(FunctionKey(module, qualname), EntryKind.LIFESPAN)
             elif facts.is_async:
-                finder.mark((module, qualname), "async_function")
+                finder.mark(FunctionKey(module, qualname), EntryKind.ASYNC_FUNCTION)
     for task, adder in finder.adders.items():
         entry, scheduler = finder.entries.get(task), finder.entries.get(adder)
-        if entry is not None and entry.kind == "background_task" and scheduler is not None:
+        if entry is not None and entry.kind is EntryKind.BACKGROUND_TASK and scheduler is not None:
             entry.route = scheduler.route
     return EntryPoints(finder.entries, finder.findings, finder.routes)

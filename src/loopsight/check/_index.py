@@ -4,16 +4,50 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable
+from enum import Enum
+from typing import NamedTuple
 
-from loopsight.check._names import Catalogue
+from loopsight.check._names import CanonicalNames
 from loopsight.check._summary import ClassFacts, FunctionFacts, ModuleSummary
 
-__all__ = ["ProjectIndex", "Target"]
+__all__ = ["FunctionKey", "ProjectIndex", "Target", "TargetKind"]
 
-#: A resolved reference: ``("F", module, qualname)`` function, ``("C", ...)`` class,
-#: ``("I", ...)`` instance of a project class, ``("M", module, "")`` module,
-#: ``("X", canonical, "")`` a library name or instance.
-Target = tuple[str, str, str]
+
+class TargetKind(Enum):
+    """What a resolved reference names."""
+
+    FUNCTION = "function"
+    CLASS = "class"
+    INSTANCE = "instance"  # an instance of a project class
+    MODULE = "module"
+    LIBRARY = "library"  # a library name or instance, by its canonical name
+
+
+class FunctionKey(NamedTuple):
+    """A project function (or class) by module and qualname."""
+
+    module: str
+    qualname: str
+
+
+class Target(NamedTuple):
+    """A resolved reference: ``name`` is the module (the canonical name for a library target);
+    ``qualname`` the function or class in it (empty for modules and library names)."""
+
+    kind: TargetKind
+    name: str
+    qualname: str = ""
+
+    @property
+    def key(self) -> FunctionKey:
+        """The project function or class named."""
+        return FunctionKey(self.name, self.qualname)
+
+
+_FUNCTION, _CLASS, _INSTANCE = TargetKind.FUNCTION, TargetKind.CLASS, TargetKind.INSTANCE
+_MODULE, _LIBRARY = TargetKind.MODULE, TargetKind.LIBRARY
+#: A bound function or class name: the target it resolves to.
+_DEFINED = {"function": _FUNCTION, "class": _CLASS}
 
 _MAX_DEPTH = 24
 _BUILTINS = frozenset(dir(builtins))
@@ -22,12 +56,12 @@ _BUILTINS = frozenset(dir(builtins))
 class ProjectIndex:
     """Modules by dotted name, with memoised reference resolution."""
 
-    def __init__(self, summaries: Iterable[ModuleSummary], catalogue: Catalogue) -> None:
+    def __init__(self, summaries: Iterable[ModuleSummary], names: CanonicalNames) -> None:
         self.modules: dict[str, ModuleSummary] = {}
         for summary in summaries:
             if summary.error is None:
                 self.modules.setdefault(summary.name, summary)
-        self.catalogue = catalogue
+        self.names = names
         self._memo: dict[str, Target | None] = {}
         self._depth = 0
 
@@ -88,21 +122,21 @@ class ProjectIndex:
                 continue
             name = ".".join(tokens[:used])
             if name in self.modules:
-                return ("M", name, ""), used
+                return Target(_MODULE, name), used
         return None, 0
 
     def _library(self, tokens: list[str]) -> Target:
-        catalogue = self.catalogue
+        names = self.names
         name, calls = _split(tokens[0])
         canonical = name
         for _ in range(calls):
-            canonical = catalogue.call(canonical)
+            canonical = names.call(canonical)
         for token in tokens[1:]:
             name, calls = _split(token)
-            canonical = catalogue.attr(canonical, name)
+            canonical = names.attr(canonical, name)
             for _ in range(calls):
-                canonical = catalogue.call(canonical)
-        return ("X", canonical, "")
+                canonical = names.call(canonical)
+        return Target(_LIBRARY, canonical)
 
     def _module_member(self, module: str, name: str, depth: int = 0) -> Target | None:
         summary = self.modules.get(module)
@@ -111,23 +145,22 @@ class ProjectIndex:
         symbol = summary.symbols.get(name)
         if symbol is not None:
             kind, value = symbol
-            if kind == "f":
-                return ("F", module, value)
-            if kind == "c":
-                return ("C", module, value)
-            return self.resolve(value) if kind == "r" else None
+            defined = _DEFINED.get(kind)
+            if defined is not None:
+                return Target(defined, module, value)
+            return self.resolve(value) if kind == "ref" else None
         submodule = f"{module}.{name}"
         if submodule in self.modules:
-            return ("M", submodule, "")
+            return Target(_MODULE, submodule)
         for star in summary.stars:
             if star in self.modules:
                 found = self._module_member(star, name, depth + 1) if star != module else None
                 if found is not None:
                     return found
-            elif self.catalogue.classify(f"{star}.{name}") is not None:
-                return ("X", f"{star}.{name}", "")
+            elif self.names.classify(f"{star}.{name}") is not None:
+                return Target(_LIBRARY, f"{star}.{name}")
         if not summary.stars or name in _BUILTINS:
-            return ("X", "builtins." + name, "")
+            return Target(_LIBRARY, "builtins." + name)
         return None
 
     def _class_member(
@@ -139,51 +172,48 @@ class ProjectIndex:
         member = facts.members.get(name)
         if member is not None:
             kind, value = member
-            if kind == "f":
-                return ("F", module, value)
-            if kind == "c":
-                return ("C", module, value)
-            return self.resolve(value)
+            defined = _DEFINED.get(kind)
+            return Target(defined, module, value) if defined is not None else self.resolve(value)
         if instance and name in facts.instance_attrs:
             return self.resolve(facts.instance_attrs[name])
         for base in facts.bases:
             target = self.resolve(base)
             if target is None:
                 continue
-            if target[0] == "C":
-                found = self._class_member(target[1], target[2], name, instance, depth + 1)
+            if target.kind is _CLASS:
+                found = self._class_member(target.name, target.qualname, name, instance, depth + 1)
                 if found is not None:
                     return found
-            elif target[0] == "X":
-                base_name = self.catalogue.call(target[1]) if instance else target[1]
-                return ("X", self.catalogue.attr(base_name, name), "")
+            elif target.kind is _LIBRARY:
+                base_name = self.names.call(target.name) if instance else target.name
+                return Target(_LIBRARY, self.names.attr(base_name, name))
         return None
 
     def _attr(self, state: Target | None, name: str) -> Target | None:
         if state is None:
             return None
         kind, first, second = state
-        if kind == "M":
+        if kind is _MODULE:
             return self._module_member(first, name)
-        if kind == "X":
-            return ("X", self.catalogue.attr(first, name), "")
-        if kind in ("C", "I"):
-            return self._class_member(first, second, name, kind == "I")
+        if kind is _LIBRARY:
+            return Target(_LIBRARY, self.names.attr(first, name))
+        if kind is _CLASS or kind is _INSTANCE:
+            return self._class_member(first, second, name, kind is _INSTANCE)
         facts = self.function(first, second)
         if facts is not None and name in facts.nested:
             nested_kind, qualname = facts.nested[name]
-            return ("F" if nested_kind == "f" else "C", first, qualname)
+            return Target(_DEFINED[nested_kind], first, qualname)
         return None
 
     def _call(self, state: Target | None) -> Target | None:
         if state is None:
             return None
         kind, first, second = state
-        if kind == "X":
-            return ("X", self.catalogue.call(first), "")
-        if kind == "C":
-            return ("I", first, second)
-        if kind == "F":
+        if kind is _LIBRARY:
+            return Target(_LIBRARY, self.names.call(first))
+        if kind is _CLASS:
+            return Target(_INSTANCE, first, second)
+        if kind is _FUNCTION:
             facts = self.function(first, second)
             if facts is not None and facts.returns is not None:
                 return self.resolve(facts.returns)
@@ -203,10 +233,10 @@ class ProjectIndex:
                 target = self.resolve(base)
                 if target is None:
                     continue
-                if target[0] == "X" and target[1] in names:
+                if target.kind is _LIBRARY and target.name in names:
                     return True
-                if target[0] == "C":
-                    stack.append((target[1], target[2]))
+                if target.kind is _CLASS:
+                    stack.append((target.name, target.qualname))
         return False
 
 

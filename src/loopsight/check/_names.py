@@ -10,9 +10,8 @@ import sys
 from dataclasses import dataclass, field
 
 from loopsight.check.rules import CATALOGUE
-from loopsight.check.rules.coroutines import COROUTINE_FUNCTIONS
 
-__all__ = ["Catalogue", "display", "root_of"]
+__all__ = ["CanonicalNames", "display", "root_of"]
 
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
 _EXTRA_ROOTS = frozenset({"builtins", "functools", "fastapi", "starlette", "anyio", "asyncio"})
@@ -30,8 +29,9 @@ def display(canonical: str) -> str:
 
 
 @dataclass(slots=True)
-class Catalogue:
-    """The registry's catalogue plus per-run configuration (extra blocking calls)."""
+class CanonicalNames:
+    """Canonical library names and the code each call violates: the rule families' catalogue
+    plus per-run configuration (extra blocking calls)."""
 
     extra_blocking: dict[str, str] = field(default_factory=dict)
     calls: dict[str, str] = field(init=False)
@@ -71,11 +71,11 @@ class Catalogue:
         if receiver[-1:] != ")":
             typed = CATALOGUE.attr_types.get(receiver.rpartition(".")[0])
             if typed is None:
-                return "LS302" if method == "run_until_complete" else None
+                return CATALOGUE.any_receiver.get(method)
             receiver = typed
         entry = CATALOGUE.methods.get(receiver)
         if entry is None:
-            return "LS302" if method == "run_until_complete" else None
+            return CATALOGUE.any_receiver.get(method)
         code, names, exclude = entry
         if names is None:
             return code if method not in exclude and not method.startswith("_") else None
@@ -84,4 +84,4 @@ class Catalogue:
     @staticmethod
     def is_coroutine_function(callee: str) -> bool:
         """Whether ``callee`` is a library coroutine function (a bare call is a mistake)."""
-        return callee in COROUTINE_FUNCTIONS
+        return callee in CATALOGUE.coroutine_functions

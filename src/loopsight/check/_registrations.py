@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 
-from loopsight.check._summary import Registration
+from loopsight.check._summary import Registration, RegistrationKind
 
 __all__ = ["REGISTRARS", "literal", "registrations"]
 
@@ -67,51 +67,53 @@ def registrations(last: str, node: ast.Call, ref: Ref, scheduler: str) -> list[R
         value = args[index] if len(args) > index else keywords.get(name)
         return ref(value) if isinstance(value, (ast.Name, ast.Attribute)) else None
 
-    def emit(kind: str, target_ref: str | None, detail: str | None = "") -> None:
+    def emit(kind: RegistrationKind, target_ref: str | None, detail: str | None = "") -> None:
         if target_ref is not None:
-            found.append((kind, target_ref, line, col, detail or ""))
+            found.append(Registration(kind, target_ref, line, col, detail or ""))
 
     path = literal(args[0]) if args else literal(keywords.get("path"))
     if last in ("Depends", "Security"):
-        emit("dependency", target(0, "dependency"))
+        emit(RegistrationKind.DEPENDENCY, target(0, "dependency"))
     elif last in _ROUTES:
         methods = keywords.get("methods")
         verbs = "GET"
         if isinstance(methods, (ast.List, ast.Tuple, ast.Set)):
             verbs = ",".join(literal(e) or "?" for e in methods.elts).upper()
-        emit("route", target(1, "endpoint"), f"{verbs} {path or ''}".strip())
+        emit(RegistrationKind.ROUTE, target(1, "endpoint"), f"{verbs} {path or ''}".strip())
     elif last in _WEBSOCKETS:
-        emit("websocket", target(1, "endpoint"), f"WS {path or ''}".strip())
+        emit(RegistrationKind.WEBSOCKET, target(1, "endpoint"), f"WS {path or ''}".strip())
     elif last in ("add_task", "BackgroundTask"):
-        emit("background", target(0, "func"), scheduler)
+        emit(RegistrationKind.BACKGROUND, target(0, "func"), scheduler)
     elif last == "add_exception_handler":
-        emit("exception", target(1, "handler"))
+        emit(RegistrationKind.EXCEPTION, target(1, "handler"))
     elif last == "add_event_handler":
-        emit("event", target(1, "func"), path)
+        emit(RegistrationKind.EVENT, target(1, "func"), path)
     elif last == "include_router":
         prefix = literal(keywords.get("prefix"))
-        emit("include", target(0, "router"), prefix)
+        emit(RegistrationKind.INCLUDE, target(0, "router"), prefix)
     elif last in ("add_middleware", "Middleware"):
-        emit("middleware", target(0, "middleware_class"))
+        emit(RegistrationKind.MIDDLEWARE, target(0, "middleware_class"))
     else:  # FastAPI(...), Starlette(...), APIRouter(...), Router(...)
         _application(keywords, ref, emit)
     return found
 
 
 def _application(
-    keywords: dict[str, ast.expr], ref: Ref, emit: Callable[[str, str | None, str | None], None]
+    keywords: dict[str, ast.expr],
+    ref: Ref,
+    emit: Callable[[RegistrationKind, str | None, str | None], None],
 ) -> None:
     lifespan = keywords.get("lifespan")
     if isinstance(lifespan, (ast.Name, ast.Attribute)):
-        emit("lifespan", ref(lifespan), "")
+        emit(RegistrationKind.LIFESPAN, ref(lifespan), "")
     for event in ("on_startup", "on_shutdown"):
         handlers = keywords.get(event)
         if isinstance(handlers, (ast.List, ast.Tuple)):
             for handler in handlers.elts:
                 if isinstance(handler, (ast.Name, ast.Attribute)):
-                    emit("event", ref(handler), event[3:])
+                    emit(RegistrationKind.EVENT, ref(handler), event[3:])
     handlers = keywords.get("exception_handlers")
     if isinstance(handlers, ast.Dict):
         for value in handlers.values:
             if isinstance(value, (ast.Name, ast.Attribute)):
-                emit("exception", ref(value), "")
+                emit(RegistrationKind.EXCEPTION, ref(value), "")

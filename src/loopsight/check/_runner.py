@@ -8,17 +8,18 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from loopsight.check._cache import SummaryCache, content_key
 from loopsight.check._config import CheckConfig
+from loopsight.check._dependencies import dependency_findings
 from loopsight.check._entrypoints import find_entrypoints
 from loopsight.check._files import DEFAULT_EXCLUDE, SourceFile, decode, discover, parse
-from loopsight.check._finding import Context, Finding, Hop
+from loopsight.check._finding import Finding
 from loopsight.check._index import ProjectIndex
-from loopsight.check._names import Catalogue
+from loopsight.check._names import CanonicalNames
 from loopsight.check._noqa import suppressed
 from loopsight.check._reach import reach
-from loopsight.check._sessions import session_findings
 from loopsight.check._summary import (
     InputError,
     ModuleSummary,
@@ -26,8 +27,11 @@ from loopsight.check._summary import (
     summary_to_tuple,
 )
 from loopsight.check._visitor import summarise
-from loopsight.check.rules import RULES
-from loopsight.check.rules.offload import OFFLOAD_FUNCTIONS
+from loopsight.check.rules import HOOKS, RULES
+from loopsight.check.rules.offload import offload_functions
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 __all__ = ["CheckResult", "run_check"]
 
@@ -52,19 +56,23 @@ class _Job:
     key: str
 
 
-# Worker processes inherit these through fork (no pickling of file contents).
-_JOBS: list[_Job] = []
-_CATALOGUE: Catalogue | None = None
-_OFFLOAD: frozenset[str] = OFFLOAD_FUNCTIONS
+class _JobContext(NamedTuple):
+    """What every parse job reads: the files of the run and the per-run name tables.
+
+    Worker processes are forked with it as an argument, so file contents are never pickled.
+    """
+
+    jobs: list[_Job]
+    names: CanonicalNames
+    offload: frozenset[str]
 
 
 def _error_summary(source: SourceFile, error: InputError) -> ModuleSummary:
     return ModuleSummary(source.module, source.shown, source.is_package, 0, error=error)
 
 
-def _analyse(index: int) -> ModuleSummary:
-    job = _JOBS[index]
-    assert _CATALOGUE is not None
+def _analyse(context: _JobContext, index: int) -> ModuleSummary:
+    job = context.jobs[index]
     assert job.data is not None
     source = job.source
     text = decode(job.data)
@@ -75,37 +83,55 @@ def _analyse(index: int) -> ModuleSummary:
         return _error_summary(source, tree)
     try:
         return summarise(
-            tree, text, source.module, source.shown, source.is_package, _CATALOGUE, _OFFLOAD
+            tree,
+            text,
+            source.module,
+            source.shown,
+            source.is_package,
+            context.names,
+            context.offload,
         )
     except RecursionError:
         return _error_summary(source, InputError("LS001", 1, 0, "nesting too deep to analyse"))
 
 
-def _analyse_chunk(indices: list[int]) -> bytes:
+def _worker(context: _JobContext, indices: list[int], pipe: Connection) -> None:
+    """A forked worker: analyse ``indices`` and send their summaries back as one blob."""
     gc.disable()  # parsing allocates millions of objects that are never cyclic garbage
     # marshal of plain tuples crosses the pipe ~5x faster than pickled dataclasses
-    return marshal.dumps([(index, summary_to_tuple(_analyse(index))) for index in indices])
+    pipe.send_bytes(
+        marshal.dumps([(index, summary_to_tuple(_analyse(context, index))) for index in indices])
+    )
+    pipe.close()
 
 
-def _analyse_all(pending: list[int], jobs: int) -> dict[int, ModuleSummary]:
-    total = sum(len(_JOBS[i].data or b"") for i in pending)
+def _analyse_all(context: _JobContext, pending: list[int], jobs: int) -> dict[int, ModuleSummary]:
+    total = sum(len(context.jobs[i].data or b"") for i in pending)
     if jobs < 2 or total < _PARALLEL_BYTES or sys.platform == "win32":
-        return {index: _analyse(index) for index in pending}
+        return {index: _analyse(context, index) for index in pending}
     import multiprocessing
 
     # largest first, dealt round-robin: this process takes every jobs-th file itself
-    ordered = sorted(pending, key=lambda i: -len(_JOBS[i].data or b""))
-    mine = ordered[::jobs]
-    theirs = [index for position, index in enumerate(ordered) if position % jobs]
-    slices = (jobs - 1) * 4
-    chunks = [theirs[start::slices] for start in range(slices)]
-    context = multiprocessing.get_context("fork")  # workers inherit _JOBS: no file data sent
-    with context.Pool(jobs - 1) as pool:
-        waiting = pool.map_async(_analyse_chunk, chunks, chunksize=1)
-        results = {index: _analyse(index) for index in mine}
-        for blob in waiting.get():
-            for index, data in marshal.loads(blob):
-                results[index] = summary_from_tuple(data)
+    ordered = sorted(pending, key=lambda i: -len(context.jobs[i].data or b""))
+    shares = [ordered[start::jobs] for start in range(jobs)]
+    fork = multiprocessing.get_context("fork")  # workers inherit the context: no data sent
+    workers = []
+    for share in shares[1:]:
+        receiver, sender = fork.Pipe(duplex=False)
+        process = fork.Process(target=_worker, args=(context, share, sender), daemon=True)
+        process.start()
+        sender.close()
+        workers.append((process, receiver, share))
+    results = {index: _analyse(context, index) for index in shares[0]}
+    for process, receiver, share in workers:
+        try:
+            blob = receiver.recv_bytes()
+        except EOFError:  # the worker died: do its share here
+            results.update((index, _analyse(context, index)) for index in share)
+        else:
+            results.update((index, summary_from_tuple(data)) for index, data in marshal.loads(blob))
+        receiver.close()
+        process.join()
     return results
 
 
@@ -133,14 +159,7 @@ def _stat(source: SourceFile) -> tuple[int, int] | None:
 
 
 def _input_finding(summary: ModuleSummary, error: InputError) -> Finding:
-    return Finding(
-        summary.path,
-        error.line,
-        error.col + 1,
-        error.code,
-        error.message,
-        fix=RULES[error.code].fix,
-    )
+    return RULES[error.code].finding(summary.path, error.line, error.col, error.message)
 
 
 def run_check(
@@ -163,80 +182,73 @@ def run_check(
 def _run(
     paths: list[str], config: CheckConfig, cache_dir: Path | None, jobs: int | None
 ) -> CheckResult:
-    global _CATALOGUE, _OFFLOAD
-    config = config or CheckConfig()
-    extra = dict.fromkeys(config.extra_blocking_calls, "LS100")
-    _CATALOGUE = Catalogue(extra_blocking=extra)
-    _OFFLOAD = OFFLOAD_FUNCTIONS | {n.rpartition(".")[2] for n in config.extra_offload_functions}
+    extra = {name: code for hook in HOOKS.configured_calls for name, code in hook(config).items()}
+    context = _JobContext([], CanonicalNames(extra_blocking=extra), offload_functions(config))
     sources = discover(paths, DEFAULT_EXCLUDE + config.exclude)
     cache = SummaryCache(cache_dir) if cache_dir is not None else None
-    fingerprint = config.fingerprint()
-    summaries: dict[int, ModuleSummary] = {}
-    pending: list[int] = []
-    _JOBS.clear()
-    for position, source in enumerate(sources):
-        stamp_key = f"{source.path}\0{source.shown}\0{source.module}\0{source.is_package}"
-        stamp_key += "\0" + fingerprint
-        info = _stat(source) if cache is not None else None
-        if cache is not None and info is not None:
-            hit = cache.by_stamp(stamp_key, *info)
-            if hit is not None:  # unchanged size and mtime: not even read
-                summaries[position] = hit[1]
-                _JOBS.append(_Job(source, None, hit[0]))
-                continue
-        data = _read(source)
-        if isinstance(data, InputError):
-            summaries[position] = _error_summary(source, data)
-            _JOBS.append(_Job(source, None, ""))
-            continue
-        key = ""  # hashing only pays off with a cache
-        if cache is not None:
-            key = content_key(data, source.shown, source.module, source.is_package, fingerprint)
-        _JOBS.append(_Job(source, data, key))
-        if cache is not None and info is not None:
-            cache.stamp(stamp_key, *info, key)
-        cached = cache.get(key) if cache is not None else None
-        if cached is not None:
-            summaries[position] = cached
-        else:
-            pending.append(position)
-    fresh = _analyse_all(pending, jobs if jobs is not None else (os.cpu_count() or 1))
+    summaries, pending = _collect(sources, context.jobs, cache, config.fingerprint())
+    fresh = _analyse_all(context, pending, jobs if jobs is not None else (os.cpu_count() or 1))
     summaries.update(fresh)
     if cache is not None:
         for position, summary in fresh.items():
-            cache.put(_JOBS[position].key, summary)
+            cache.put(context.jobs[position].key, summary)
         cache.save()
-    _JOBS.clear()
     ordered = [summaries[position] for position in range(len(sources))]
-    return _findings(ordered, config, _CATALOGUE, len(pending))
+    return _findings(ordered, config, context.names, len(pending))
+
+
+def _collect(
+    sources: list[SourceFile], jobs: list[_Job], cache: SummaryCache | None, fingerprint: str
+) -> tuple[dict[int, ModuleSummary], list[int]]:
+    """One job per source; the summaries the cache (or an unreadable file) already gives, and
+    the positions still to parse."""
+    summaries: dict[int, ModuleSummary] = {}
+    pending: list[int] = []
+    for position, source in enumerate(sources):
+        found = _cached_or_read(source, cache, fingerprint)
+        if isinstance(found, _Job):
+            jobs.append(found)
+            pending.append(position)
+        else:
+            job, summary = found
+            jobs.append(job)
+            summaries[position] = summary
+    return summaries, pending
+
+
+def _cached_or_read(
+    source: SourceFile, cache: SummaryCache | None, fingerprint: str
+) -> _Job | tuple[_Job, ModuleSummary]:
+    """A job to parse, or a done job with its summary (from the cache, or an input error)."""
+    stamp_key = f"{source.path}\0{source.shown}\0{source.module}\0{source.is_package}"
+    stamp_key += "\0" + fingerprint
+    info = _stat(source) if cache is not None else None
+    if cache is not None and info is not None:
+        hit = cache.by_stamp(stamp_key, *info)
+        if hit is not None:  # unchanged size and mtime: not even read
+            return _Job(source, None, hit[0]), hit[1]
+    data = _read(source)
+    if isinstance(data, InputError):
+        return _Job(source, None, ""), _error_summary(source, data)
+    if cache is None:
+        return _Job(source, data, "")  # hashing only pays off with a cache
+    key = content_key(data, source.shown, source.module, source.is_package, fingerprint)
+    if info is not None:
+        cache.stamp(stamp_key, *info, key)
+    cached = cache.get(key)
+    return _Job(source, data, key) if cached is None else (_Job(source, data, key), cached)
 
 
 def _findings(
-    summaries: list[ModuleSummary], config: CheckConfig, catalogue: Catalogue, parsed: int
+    summaries: list[ModuleSummary], config: CheckConfig, names: CanonicalNames, parsed: int
 ) -> CheckResult:
-    index = ProjectIndex(summaries, catalogue)
+    index = ProjectIndex(summaries, names)
     entrypoints = find_entrypoints(index, frozenset(config.extra_route_decorators))
     found = reach(index, entrypoints.loop)
-    found += session_findings(index, entrypoints.routes)
-    for item in entrypoints.framework:
-        path = index.modules[item.module].path
-        rule = RULES[item.code]
-        found.append(
-            Finding(
-                path,
-                item.line,
-                item.col + 1,
-                item.code,
-                f"{rule.message}: `{item.subject}`",
-                Context("middleware", item.subject),
-                (Hop(item.subject, path, item.line),),
-                rule.fix,
-            )
-        )
+    found += dependency_findings(index, entrypoints.routes)
+    found += entrypoints.findings
+    found += (_input_finding(s, s.error) for s in summaries if s.error is not None)
     noqa_by_path = {summary.path: summary.noqa for summary in summaries}
-    for summary in summaries:
-        if summary.error is not None:
-            found.append(_input_finding(summary, summary.error))
     kept = sorted(
         {
             finding

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 
-from loopsight.check._names import Catalogue
+from loopsight.check._names import CanonicalNames
 from loopsight.check._summary import ClassFacts, FunctionFacts, ModuleSummary
 
 __all__ = ["ModuleScope", "last_name", "scan_module_names"]
@@ -47,12 +47,12 @@ def scan_module_names(body: list[ast.stmt], into: set[str]) -> None:
 class ModuleScope:
     """The name bindings of one module as the walk goes through it."""
 
-    def __init__(self, summary: ModuleSummary, catalogue: Catalogue) -> None:
+    def __init__(self, summary: ModuleSummary, names: CanonicalNames) -> None:
         self.summary = summary
         self.module = summary.name
-        self.catalogue = catalogue
-        self.known_roots = catalogue.known_roots
-        self.ignorable_roots = catalogue.ignorable_roots
+        self.names = names
+        self.known_roots = names.known_roots
+        self.ignorable_roots = names.ignorable_roots
         self.module_names: set[str] = set()
         self.module_imports: dict[str, str] = {}
         self.scopes: list[dict[str, str | None]] = []
@@ -80,11 +80,11 @@ class ModuleScope:
 
     def _attr(self, base: str, attr: str) -> str:
         if self._is_library(base):
-            return self.catalogue.attr(base, attr)
+            return self.names.attr(base, attr)
         return f"{base}.{attr}"
 
     def _call(self, base: str) -> str:
-        return self.catalogue.call(base) if self._is_library(base) else base + "()"
+        return self.names.call(base) if self._is_library(base) else base + "()"
 
     def _ref(self, node: ast.expr) -> str | None:
         kind = type(node)
@@ -134,9 +134,9 @@ class ModuleScope:
             self.scopes[-1][name] = ref
         elif self.klass is not None:
             if ref is not None:
-                self.klass.members[name] = ("r", ref)
+                self.klass.members[name] = ("ref", ref)
         else:
-            self.summary.symbols[name] = ("r", ref) if ref is not None else ("u", "")
+            self.summary.symbols[name] = ("ref", ref) if ref is not None else ("unknown", "")
 
     def _bind_target(self, target: ast.expr, ref: str | None) -> None:
         if isinstance(target, ast.Name):

@@ -6,9 +6,12 @@ References (``ref``) are strings: ``"pkg.mod:name.attr()"`` looks ``name`` up in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from enum import Enum
+from functools import partial
 from operator import attrgetter
-from typing import Any
+from typing import Any, Literal, NamedTuple, cast
 
 __all__ = [
     "AWAITED",
@@ -16,21 +19,104 @@ __all__ = [
     "CALL",
     "ClassFacts",
     "Decorator",
+    "Dependency",
+    "DependencyKind",
     "FunctionFacts",
+    "Held",
     "InputError",
     "ModuleSummary",
     "Registration",
+    "RegistrationKind",
+    "Site",
+    "Symbol",
+    "SymbolKind",
     "summary_from_tuple",
     "summary_to_tuple",
 ]
 
 #: How a call site is used: a plain call, the operand of ``await``, or a bare statement.
+#: (Plain ints: call sites are the most numerous facts, kept as plain tuples on the hot path.)
 CALL, AWAITED, BARE = 0, 1, 2
 
-#: ``(receiver-and-attribute ref or None, first literal argument, keyword methods, line)``.
-Decorator = tuple[str | None, str | None, str | None, int]
-#: ``(kind, target ref, line, column, detail)``: a function handed to a framework hook.
-Registration = tuple[str, str, int, int, str]
+
+#: What a name in a module, class or function body is bound to: a function or class defined
+#: there, a ``ref`` (an import or an assigned value whose reference is known), or ``unknown``.
+SymbolKind = Literal["function", "class", "ref", "unknown"]
+#: A bound name: ``(kind, value)``, the value a qualname or a reference; always read unpacked.
+#: A plain pair with a word kind (a ``Literal``, like pyinstrument's ``AsyncState``), not a
+#: NamedTuple with an Enum: symbols are the most numerous facts of a summary, and a typed record
+#: per symbol cost ~2k instructions each to rebuild from the cache (~65M on the benchmark corpus).
+Symbol = tuple[SymbolKind, str]
+
+
+class DependencyKind(Enum):
+    """How a parameter names the dependency that fills it."""
+
+    DEPENDS = "d"  # ``Depends(ref)`` / ``Security(ref)``, also inside ``Annotated[...]``
+    ANNOTATION = "a"  # an annotation that may be a module-level ``Annotated[T, Depends()]``
+
+
+class Dependency(NamedTuple):
+    """A parameter the framework fills: how, from what, and where it is declared."""
+
+    kind: DependencyKind
+    ref: str
+    parameter: str
+    line: int
+    col: int
+
+
+class Decorator(NamedTuple):
+    """A decorator: its callee's reference, first literal argument (a path), ``methods=``."""
+
+    ref: str | None
+    first: str | None
+    methods: str | None
+    line: int
+
+
+class RegistrationKind(Enum):
+    """What a call hands a function to the framework as."""
+
+    ROUTE = "route"
+    WEBSOCKET = "websocket"
+    DEPENDENCY = "dependency"
+    BACKGROUND = "background"
+    EXCEPTION = "exception"
+    EVENT = "event"
+    LIFESPAN = "lifespan"
+    INCLUDE = "include"  # ``include_router(router, prefix=...)``
+    MIDDLEWARE = "middleware"
+
+
+class Registration(NamedTuple):
+    """A function (or router, or middleware class) handed to a framework hook by a call.
+
+    ``detail`` is the route label, a background task's scheduling function, an event name or
+    an ``include_router`` prefix.
+    """
+
+    kind: RegistrationKind
+    ref: str
+    line: int
+    col: int
+    detail: str
+
+
+class Site(NamedTuple):
+    """A finding-to-be found inside one function: code, line, column, callee shown."""
+
+    code: str
+    line: int
+    col: int
+    shown: str
+
+
+class Held(NamedTuple):
+    """A resource a sync generator holds open at a ``yield``."""
+
+    ref: str
+    line: int
 
 
 @dataclass(slots=True)
@@ -47,19 +133,17 @@ class FunctionFacts:
     returns: str | None = None
     #: Calls into names resolved later: ``(ref, line, column, mode)``.
     calls: list[tuple[str, int, int, int]] = field(default_factory=list)
-    #: Findings known from this file alone: ``(code, line, column, shown callee)``.
-    sites: list[tuple[str, int, int, str]] = field(default_factory=list)
+    #: Findings known from this file alone.
+    sites: list[Site] = field(default_factory=list)
     decorators: list[Decorator] = field(default_factory=list)
-    nested: dict[str, tuple[str, str]] = field(default_factory=dict)
+    nested: dict[str, Symbol] = field(default_factory=dict)
     #: A response model validates the return value (annotation or ``response_model=``).
     validates: bool = False
-    #: Parameters filled by the framework: ``(kind, ref, parameter, line, column)``; kind ``d``
-    #: names the dependency (``Depends(ref)``), ``a`` an annotation that may be a module-level
-    #: alias of ``Annotated[T, Depends(...)]``.
-    dependencies: list[tuple[str, str, str, int, int]] = field(default_factory=list)
-    #: What a sync generator holds open at a ``yield``: ``(ref of the resource, yield line)``
-    #: for ``with call() as x:`` around it and ``try: yield ... finally: x.close()``.
-    held: list[tuple[str, int]] = field(default_factory=list)
+    #: Parameters filled by the framework.
+    dependencies: list[Dependency] = field(default_factory=list)
+    #: What a sync generator holds open at a ``yield``: ``with call() as x:`` around it and
+    #: ``try: yield ... finally: x.close()``.
+    held: list[Held] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -70,7 +154,7 @@ class ClassFacts:
     line: int
     col: int
     bases: list[str] = field(default_factory=list)
-    members: dict[str, tuple[str, str]] = field(default_factory=dict)
+    members: dict[str, Symbol] = field(default_factory=dict)
     instance_attrs: dict[str, str] = field(default_factory=dict)
 
 
@@ -92,9 +176,7 @@ class ModuleSummary:
     path: str
     is_package: bool
     lines: int
-    #: ``name -> (kind, value)``: ``f`` function qualname, ``c`` class qualname, ``r`` ref,
-    #: ``u`` bound to something unknown.
-    symbols: dict[str, tuple[str, str]] = field(default_factory=dict)
+    symbols: dict[str, Symbol] = field(default_factory=dict)
     stars: list[str] = field(default_factory=list)
     functions: dict[str, FunctionFacts] = field(default_factory=dict)
     classes: dict[str, ClassFacts] = field(default_factory=dict)
@@ -107,10 +189,68 @@ class ModuleSummary:
     error: InputError | None = None
 
 
-#: Shallow field tuples (``dataclasses.astuple`` deep-copies and is ~10x slower).
-_FUNCTION_FIELDS = attrgetter(*(f.name for f in fields(FunctionFacts)))
-_CLASS_FIELDS = attrgetter(*(f.name for f in fields(ClassFacts)))
+# -- the cache boundary: plain tuples, dicts and strings only (``marshal`` takes exact types) --
+_DEPENDENCY_KINDS = {kind.value: kind for kind in DependencyKind}
+_REGISTRATION_KINDS = {kind.value: kind for kind in RegistrationKind}
 _ERROR_FIELDS = attrgetter(*(f.name for f in fields(InputError)))
+_FUNCTION_FIELDS = attrgetter(*(f.name for f in fields(FunctionFacts)))
+# ``tuple.__new__`` in C: a NamedTuple's own ``__new__`` is Python code, and these run per fact
+_site = cast("Callable[[tuple[Any, ...]], Site]", partial(tuple.__new__, Site))
+_decorator = cast("Callable[[tuple[Any, ...]], Decorator]", partial(tuple.__new__, Decorator))
+
+
+def _plain_function(facts: FunctionFacts) -> tuple[Any, ...]:
+    if not (facts.sites or facts.decorators or facts.dependencies or facts.held):
+        return _FUNCTION_FIELDS(facts)  # nothing typed to flatten: the fields as they are
+    return (
+        facts.qualname,
+        facts.line,
+        facts.col,
+        facts.is_async,
+        facts.class_qualname,
+        facts.awaits,
+        facts.context_manager,
+        facts.returns,
+        facts.calls,
+        list(map(tuple, facts.sites)),
+        list(map(tuple, facts.decorators)),
+        facts.nested,
+        facts.validates,
+        [(d.kind.value, *d[1:]) for d in facts.dependencies],
+        [tuple(held) for held in facts.held],
+    )
+
+
+def _typed_function(data: tuple[Any, ...]) -> FunctionFacts:
+    facts = FunctionFacts(*data)
+    # most functions have no sites, decorators, dependencies or held resources
+    if data[9] or data[10] or data[13] or data[14]:
+        _type_lists(facts)
+    return facts
+
+
+def _type_lists(facts: FunctionFacts) -> None:
+    """Turn the plain lists a loaded function holds into typed records, in place."""
+    plain: Any = facts  # its lists still hold plain tuples
+    if plain.sites:
+        plain.sites = list(map(_site, plain.sites))
+    if plain.decorators:
+        plain.decorators = list(map(_decorator, plain.decorators))
+    if plain.dependencies:
+        kinds = _DEPENDENCY_KINDS
+        plain.dependencies = [Dependency(kinds[k], *more) for k, *more in plain.dependencies]
+    if plain.held:
+        plain.held = [Held(*item) for item in plain.held]
+
+
+def _plain_class(facts: ClassFacts) -> tuple[Any, ...]:
+    members = facts.members
+    return (facts.qualname, facts.line, facts.col, facts.bases, members, facts.instance_attrs)
+
+
+def _typed_class(data: tuple[Any, ...]) -> ClassFacts:
+    qualname, line, col, bases, members, instance_attrs = data
+    return ClassFacts(qualname, line, col, bases, members, instance_attrs)
 
 
 def summary_to_tuple(summary: ModuleSummary) -> tuple[Any, ...]:
@@ -122,9 +262,9 @@ def summary_to_tuple(summary: ModuleSummary) -> tuple[Any, ...]:
         summary.lines,
         summary.symbols,
         summary.stars,
-        {key: _FUNCTION_FIELDS(value) for key, value in summary.functions.items()},
-        {key: _CLASS_FIELDS(value) for key, value in summary.classes.items()},
-        summary.registrations,
+        {key: _plain_function(value) for key, value in summary.functions.items()},
+        {key: _plain_class(value) for key, value in summary.classes.items()},
+        [(r.kind.value, *r[1:]) for r in summary.registrations],
         summary.noqa,
         summary.prefixes,
         summary.dependency_aliases,
@@ -143,9 +283,9 @@ def summary_from_tuple(data: tuple[Any, ...]) -> ModuleSummary:
         lines,
         symbols,
         stars,
-        {key: FunctionFacts(*value) for key, value in functions.items()},
-        {key: ClassFacts(*value) for key, value in classes.items()},
-        registrations,
+        {key: _typed_function(value) for key, value in functions.items()},
+        {key: _typed_class(value) for key, value in classes.items()},
+        [Registration(_REGISTRATION_KINDS[kind], *rest) for kind, *rest in registrations],
         noqa,
         prefixes,
         dependency_aliases,

@@ -11,7 +11,8 @@ import ast
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from loopsight.check._names import Catalogue, display
+from loopsight.check._hooks import CallSeen
+from loopsight.check._names import CanonicalNames, display
 from loopsight.check._noqa import parse_noqa
 from loopsight.check._registrations import REGISTRARS, literal, registrations
 from loopsight.check._scope import ModuleScope, last_name, scan_module_names
@@ -20,10 +21,17 @@ from loopsight.check._summary import (
     BARE,
     CALL,
     ClassFacts,
+    Decorator,
+    Dependency,
+    DependencyKind,
     FunctionFacts,
+    Held,
     ModuleSummary,
+    Site,
+    Symbol,
+    SymbolKind,
 )
-from loopsight.check.rules import FAMILIES, LocalSite
+from loopsight.check.rules import FAMILIES, HOOKS
 from loopsight.check.rules.offload import OFFLOAD_FUNCTIONS
 
 __all__ = ["summarise"]
@@ -31,7 +39,7 @@ __all__ = ["summarise"]
 _CONTEXT_MANAGERS = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
 _DEPENDS = frozenset({"Depends", "Security"})
 _UNIONS = frozenset({"Optional", "Union"})
-_HOOKS: dict[type[ast.AST], list[Callable[[ast.AST], Iterator[LocalSite]]]] = {}
+_HOOKS: dict[type[ast.AST], list[Callable[[ast.AST], Iterator[Site]]]] = {}
 for _family in FAMILIES:
     for _node_type in _family.node_types:
         _HOOKS.setdefault(_node_type, []).append(_family.check_node)
@@ -141,14 +149,14 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
                 visit(value)
 
     def __init__(
-        self, summary: ModuleSummary, catalogue: Catalogue, offload: frozenset[str]
+        self, summary: ModuleSummary, names: CanonicalNames, offload: frozenset[str]
     ) -> None:
         self.handlers: dict[type, Callable[[Any], None]] = {
             getattr(ast, name[6:]): getattr(self, name)
             for name in vars(type(self))  # not NodeVisitor's own (slow) visit_Constant
             if name.startswith("visit_") and isinstance(getattr(ast, name[6:], None), type)
         }
-        super().__init__(summary, catalogue)
+        super().__init__(summary, names)
         self.offload = offload
         self.prefix = ""
         self.awaited: ast.AST | None = None
@@ -366,8 +374,9 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         function = self.function
         if function is not None and not function.is_async:
             for ref in self.held:
-                if (ref, node.lineno) not in function.held:
-                    function.held.append((ref, node.lineno))
+                held = Held(ref, node.lineno)
+                if held not in function.held:
+                    function.held.append(held)
         if node.value is not None:
             self.visit(node.value)
             if self.function is not None and self.function.returns is None:
@@ -395,13 +404,7 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         if node.returns is not None:
             facts.returns = self._annotation(node.returns)
         facts.validates = _validates(node)
-        if self.function is not None:
-            self.function.nested[node.name] = ("f", qualname)
-            self._bind(node.name, f"{self.module}:{qualname}")
-        elif self.klass is not None:
-            self.klass.members[node.name] = ("f", qualname)
-        else:
-            self.summary.symbols[node.name] = ("f", qualname)
+        self._define(node.name, "function", qualname)
         saved = (self.function, self.prefix, self.awaited, self.bare, self.held)
         self.function, self.prefix, self.held = facts, qualname + ".", []
         self.scopes.append(scope)
@@ -411,6 +414,17 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         self.function, self.prefix, self.awaited, self.bare, self.held = saved
 
     visit_AsyncFunctionDef = visit_FunctionDef
+
+    def _define(self, name: str, kind: SymbolKind, qualname: str) -> None:
+        """Bind ``name`` to a function or class defined in the current scope."""
+        symbol: Symbol = (kind, qualname)
+        if self.function is not None:
+            self.function.nested[name] = symbol
+            self._bind(name, f"{self.module}:{qualname}")
+        elif self.klass is not None:
+            self.klass.members[name] = symbol
+        else:
+            self.summary.symbols[name] = symbol
 
     def _parameters(self, facts: FunctionFacts, args: ast.arguments) -> dict[str, str | None]:
         scope: dict[str, str | None] = {}
@@ -428,7 +442,7 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
                 if head is not None and last_name(head) in ("Depends", "Security"):
                     target = self._ref(default.args[0])
                     ref = None if target is None else self._call(target)
-            decorators = {last_name(d[0]) for d in facts.decorators if d[0]}
+            decorators = {last_name(d.ref) for d in facts.decorators if d.ref}
             bound = index == 0 and facts.class_qualname is not None and ref is None
             if bound and "staticmethod" not in decorators:
                 owner = f"{self.module}:{facts.class_qualname}"
@@ -447,14 +461,14 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         where = (arg.arg, arg.lineno, arg.col_offset)
         dependency = self._dependency(default) or self._annotated_dependency(arg.annotation)
         if dependency is not None:
-            facts.dependencies.append(("d", dependency, *where))
+            facts.dependencies.append(Dependency(DependencyKind.DEPENDS, dependency, *where))
         elif isinstance(arg.annotation, (ast.Name, ast.Attribute)):
             ref = self._ref(arg.annotation)
             root = (ref or "").partition(".")[0]
             if ref is not None and (
                 ":" in ref or (root not in self.known_roots and root not in self.ignorable_roots)
             ):
-                facts.dependencies.append(("a", ref, *where))
+                facts.dependencies.append(Dependency(DependencyKind.ANNOTATION, ref, *where))
 
     def _decorator(self, facts: FunctionFacts, node: ast.expr) -> None:
         if isinstance(node, ast.Call):
@@ -470,12 +484,12 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             first = literal(node.args[0]) if node.args else None
             if first is None:
                 first = next((literal(k.value) for k in node.keywords if k.arg == "path"), None)
-            facts.decorators.append((ref, first, methods, node.lineno))
+            facts.decorators.append(Decorator(ref, first, methods, node.lineno))
         else:
             ref = self._ref(node)
             if ref in _CONTEXT_MANAGERS:
                 facts.context_manager = True
-            facts.decorators.append((ref, None, None, node.lineno))
+            facts.decorators.append(Decorator(ref, None, None, node.lineno))
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         qualname = self.prefix + node.name
@@ -488,13 +502,7 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             ref = self._ref(base)
             if ref is not None:
                 facts.bases.append(ref)
-        if self.function is not None:
-            self.function.nested[node.name] = ("c", qualname)
-            self._bind(node.name, f"{self.module}:{qualname}")
-        elif self.klass is not None:
-            self.klass.members[node.name] = ("c", qualname)
-        else:
-            self.summary.symbols[node.name] = ("c", qualname)
+        self._define(node.name, "class", qualname)
         saved = (self.klass, self.prefix, self.scopes, self.function, self.held)
         self.klass, self.prefix, self.scopes, self.function = facts, qualname + ".", [], None
         self.held = []
@@ -534,15 +542,19 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         if ":" in ref or (root not in self.known_roots and root not in self.ignorable_roots):
             function.calls.append((ref, node.lineno, node.col_offset, mode))
         elif root in self.known_roots:
-            code = self.catalogue.classify(ref)
-            if code == "LS402" and self.lazy_init:
-                code = None
+            code = self.names.classify(ref)
             if code is not None:
-                function.sites.append((code, node.lineno, node.col_offset, display(ref)))
-            if mode == BARE and self.catalogue.is_coroutine_function(ref):
-                function.sites.append(("LS301", node.lineno, node.col_offset, display(ref)))
+                hook = HOOKS.on_call.get(code)
+                if hook is not None:
+                    seen = CallSeen(code, ref, node.lineno, node.col_offset, self.lazy_init > 0)
+                    code = hook(seen)
+            if code is not None:
+                function.sites.append(Site(code, node.lineno, node.col_offset, display(ref)))
+            if mode == BARE and self.names.is_coroutine_function(ref):
+                for dropped in HOOKS.dropped_coroutine:
+                    function.sites.extend(dropped(display(ref), node.lineno, node.col_offset))
 
-    def _sites(self, found: Iterator[LocalSite]) -> None:
+    def _sites(self, found: Iterator[Site]) -> None:
         if self.function is not None:
             self.function.sites.extend(found)
 
@@ -553,11 +565,11 @@ def summarise(
     name: str,
     path: str,
     is_package: bool,
-    catalogue: Catalogue,
+    names: CanonicalNames,
     offload: frozenset[str] = OFFLOAD_FUNCTIONS,
 ) -> ModuleSummary:
     """Walk ``tree`` once and return the module's summary."""
     summary = ModuleSummary(name, path, is_package, text.count("\n") + 1)
-    _Visitor(summary, catalogue, offload).visit(tree)
+    _Visitor(summary, names, offload).visit(tree)
     summary.noqa = parse_noqa(text)
     return summary

@@ -18,7 +18,15 @@ __all__ = ["DESCRIPTION", "build_parser", "run"]
 
 DESCRIPTION = "Find blocking calls on the event loop, following calls into sync helpers."
 
-_FORMATS = ("full", "concise", "json", "sarif", "github")
+_FORMAT_HELP = "{formats} (default: full)."
+
+
+def _formats() -> str:
+    """The output formats, read from the renderer registry (imports the checker: only for
+    ``--help`` and a bad ``--output-format``)."""
+    from loopsight.check.renderers import RENDERERS
+
+    return " | ".join(RENDERERS)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,6 +34,12 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         fail(f"{message} (see `{self.prog} --help`)")
+
+    def format_help(self) -> str:
+        for action in self._actions:
+            if action.dest == "output_format":
+                action.help = _FORMAT_HELP.format(formats=_formats())
+        return super().format_help()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--output-format",
         default="full",
         metavar="FORMAT",
-        help=f"{' | '.join(_FORMATS)} (default: full).",
+        help=_FORMAT_HELP.format(formats="see --help"),
     )
     parser.add_argument("--select", metavar="CODES", help="Comma-separated code prefixes.")
     parser.add_argument("--ignore", metavar="CODES", help="Comma-separated code prefixes.")
@@ -63,15 +77,16 @@ def run(argv: list[str]) -> int:
     """
     options = build_parser().parse_args(argv)
     output_format: str = options.output_format
-    if output_format not in _FORMATS:
-        fail(f"--output-format {output_format!r} is not a format: use {' | '.join(_FORMATS)}")
 
-    # imported here: parsing and --help must not pay for the checker
+    # imported here: parsing must not pay for the checker
     from dataclasses import replace
 
     from loopsight.check import find_config, load_config, run_check
     from loopsight.check.renderers import RENDERERS, render_statistics
     from loopsight.errors import LoopsightError
+
+    if output_format not in RENDERERS:
+        fail(f"--output-format {output_format!r} is not a format: use {_formats()}")
 
     targets: list[str] = options.paths or ["."]
     config: Path | None = options.config

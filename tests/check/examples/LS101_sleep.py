@@ -27,7 +27,7 @@ def case1():
 
 @app.get("/case2")
 async def case2():
-    sync_io_heavy()  # LS101: 5
+    sync_io_heavy()  # LS101: 5 [route: GET /case2]
     sync_io_heavy()  # LS101: 5
     return {"message": "Hello World"}
 
@@ -50,15 +50,15 @@ async def deep():
 
 
 async def direct():
-    time.sleep(1)  # LS101
+    time.sleep(1)  # LS101 [async_function]
 
 
 @app.api_route("/both", methods=["GET", "POST"])
 async def both():
-    sync_io_heavy()  # LS101
+    sync_io_heavy()  # LS101 [route: GET,POST /both]
 
 
 @app.websocket("/ws")
 async def ws(websocket):
     await websocket.accept()
-    outer_helper()  # LS101
+    outer_helper()  # LS101 [websocket: WS /ws]

@@ -6,7 +6,7 @@ async def save(item):
 
 
 async def handler(item):
-    save(item)  # LS301
+    save(item)  # LS301 [async_function]
     asyncio.sleep(1)  # LS301
     await save(item)  # OK
     task = asyncio.create_task(save(item))  # OK

@@ -10,7 +10,7 @@ def cpu_intensive_task():
 
 async def run_task():
     loop = asyncio.get_running_loop()
-    with concurrent.futures.ThreadPoolExecutor() as pool:  # LS402
+    with concurrent.futures.ThreadPoolExecutor() as pool:  # LS402 [async_function]
         result = await loop.run_in_executor(pool, cpu_intensive_task)  # OK
     return result
 

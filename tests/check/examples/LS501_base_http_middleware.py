@@ -6,7 +6,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 app = FastAPI()
 
 
-@app.middleware("http")  # LS501
+@app.middleware("http")  # LS501 [middleware]
 async def add_process_time_header(request: Request, call_next):
     start_time = time()  # OK
     response = await call_next(request)
@@ -14,7 +14,7 @@ async def add_process_time_header(request: Request, call_next):
     return response
 
 
-class TimingMiddleware(BaseHTTPMiddleware):  # LS501
+class TimingMiddleware(BaseHTTPMiddleware):  # LS501 [middleware]
     async def dispatch(self, request, call_next):
         return await call_next(request)
 

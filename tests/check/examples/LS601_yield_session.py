@@ -58,7 +58,7 @@ def get_repository(session: SessionDep) -> Repository:
 
 
 @app.get("/users/{id}")
-def read_user(id: int, session: Annotated[Session, Depends(get_session)]) -> dict[str, int]:  # LS601: 24
+def read_user(id: int, session: Annotated[Session, Depends(get_session)]) -> dict[str, int]:  # LS601: 24 [route: GET /users/{id}]
     return {"id": id}
 
 
@@ -80,7 +80,7 @@ def rows(connection=Depends(get_connection)):  # LS601: 10
 
 
 @app.get("/repository")
-def via_repository(repo: Annotated[Repository, Depends(get_repository)]) -> list[int]:  # LS601: 20
+def via_repository(repo: Annotated[Repository, Depends(get_repository)]) -> list[int]:  # LS601: 20 [route: GET /repository]
     return []
 
 

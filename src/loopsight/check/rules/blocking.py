@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from loopsight.check.rules._registry import Methods, Rule, RuleFamily, each, instance, register
+
+if TYPE_CHECKING:
+    from loopsight.check._config import CheckConfig
 
 __all__ = ["BlockingCalls"]
 
@@ -81,6 +84,10 @@ class BlockingCalls(RuleFamily):
             "`await run_in_threadpool(...)` for the wait",
         ),
     )
+
+    def configured_calls(self, config: CheckConfig) -> dict[str, str]:
+        """LS100: the project's own blocking calls (``extra-blocking-calls``)."""
+        return dict.fromkeys(config.extra_blocking_calls, "LS100")
 
     calls: ClassVar[dict[str, str]] = {
         "time.sleep": "LS101",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import ClassVar
 
+from loopsight.check._summary import Site
 from loopsight.check.rules._registry import Methods, Rule, RuleFamily, instance, register
 
 __all__ = ["COROUTINE_FUNCTIONS", "CoroutineMisuse"]
@@ -16,7 +18,7 @@ COROUTINE_FUNCTIONS = frozenset(
 
 @register
 class CoroutineMisuse(RuleFamily):
-    """Unawaited coroutines (found by the reach step) and event loops started inside the loop."""
+    """Unawaited coroutines and event loops started inside the loop."""
 
     rules: ClassVar[tuple[Rule, ...]] = (
         Rule(
@@ -33,6 +35,9 @@ class CoroutineMisuse(RuleFamily):
             "`await` the coroutine instead of `asyncio.run` / `run_until_complete`",
         ),
     )
+    coroutine_functions: ClassVar[frozenset[str]] = COROUTINE_FUNCTIONS
+    #: ``loop.run_until_complete(...)`` whatever ``loop`` is known to be
+    any_receiver: ClassVar[dict[str, str]] = {"run_until_complete": "LS302"}
     calls: ClassVar[dict[str, str]] = {
         "asyncio.run": "LS302",
         "asyncio.runners.run": "LS302",
@@ -49,3 +54,7 @@ class CoroutineMisuse(RuleFamily):
     aliases: ClassVar[dict[str, str]] = {
         "asyncio.events.AbstractEventLoop": "asyncio.AbstractEventLoop"
     }
+
+    def on_dropped_coroutine(self, callee: str, line: int, col: int) -> Iterator[Site]:
+        """LS301: a bare call of a coroutine function (library or project) drops the coroutine."""
+        yield Site("LS301", line, col, callee)

@@ -6,7 +6,8 @@ import ast
 from collections.abc import Iterator
 from typing import ClassVar
 
-from loopsight.check.rules._registry import LocalSite, Methods, Rule, RuleFamily, instance, register
+from loopsight.check._summary import Site
+from loopsight.check.rules._registry import Methods, Rule, RuleFamily, instance, register
 
 __all__ = ["LARGE_RANGE", "CpuHeavy"]
 
@@ -111,9 +112,6 @@ class CpuHeavy(RuleFamily):
         ),
         "argon2.PasswordHasher()": instance("LS202", "hash verify"),
     }
-    aliases: ClassVar[dict[str, str]] = {
-        "passlib.context.CryptContext": "passlib.context.CryptContext"
-    }
     node_types: ClassVar[tuple[type[ast.AST], ...]] = (
         ast.For,
         ast.comprehension,
@@ -122,20 +120,20 @@ class CpuHeavy(RuleFamily):
         ast.SetComp,
     )
 
-    def check_node(self, node: ast.AST) -> Iterator[LocalSite]:
+    def check_node(self, node: ast.AST) -> Iterator[Site]:
         """Flag loops over ``range(N)`` with a large literal ``N`` (LS201), and pure arithmetic
         over ``range(n)`` of a size only known at run time (LS203, the seeds' CPU task)."""
         if isinstance(node, (ast.GeneratorExp, ast.ListComp, ast.SetComp)):
             first = node.generators[0]
             if _arithmetic(node.elt) and not first.ifs and _unbounded(first.iter):
-                yield ("LS203", first.iter.lineno, first.iter.col_offset, _shown(first.iter))
+                yield Site("LS203", first.iter.lineno, first.iter.col_offset, _shown(first.iter))
             return
         assert isinstance(node, (ast.For, ast.comprehension))
         length = _range_length(node.iter)
         if length is not None and length >= LARGE_RANGE:
-            yield ("LS201", node.iter.lineno, node.iter.col_offset, f"range({length:_})")
+            yield Site("LS201", node.iter.lineno, node.iter.col_offset, f"range({length:_})")
         elif isinstance(node, ast.For) and _unbounded(node.iter) and _crunches(node.body):
-            yield ("LS203", node.iter.lineno, node.iter.col_offset, _shown(node.iter))
+            yield Site("LS203", node.iter.lineno, node.iter.col_offset, _shown(node.iter))
 
 
 def _crunches(body: list[ast.stmt]) -> bool:

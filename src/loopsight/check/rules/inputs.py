@@ -13,13 +13,16 @@ _FIX = "fix or exclude the file (`[tool.loopsight] exclude`)"
 
 @register
 class InputErrors(RuleFamily):
-    """Reported by the file reader, never by a walk."""
+    """Reported by the file reader, never by a walk; the finding says what the reader met."""
 
-    rules: ClassVar[tuple[Rule, ...]] = (
-        Rule("LS001", "syntax-error", "Syntax error", _FIX, propagates=False),
-        Rule("LS002", "undecodable-file", "File is not valid source text", _FIX, False),
-        Rule("LS003", "unreadable-file", "File cannot be read", _FIX, False),
-        Rule("LS004", "nul-byte", "File contains a NUL byte", _FIX, False),
-        Rule("LS005", "file-too-large", "File too large to check", _FIX, False),
-        Rule("LS006", "symlink-loop", "Symbolic link loop", _FIX, False),
+    rules: ClassVar[tuple[Rule, ...]] = tuple(
+        Rule(code, name, message, _FIX, propagates=False, template="{subject}")
+        for code, name, message in (
+            ("LS001", "syntax-error", "Syntax error"),
+            ("LS002", "undecodable-file", "File is not valid source text"),
+            ("LS003", "unreadable-file", "File cannot be read"),
+            ("LS004", "nul-byte", "File contains a NUL byte"),
+            ("LS005", "file-too-large", "File too large to check"),
+            ("LS006", "symlink-loop", "Symbolic link loop"),
+        )
     )

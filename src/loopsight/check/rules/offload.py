@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
+from loopsight.check._hooks import STARTUP, CallSeen, EntryKind
 from loopsight.check.rules._registry import Methods, Rule, RuleFamily, each, instance, register
 
-__all__ = ["OFFLOAD_FUNCTIONS", "OffloadMisuse"]
+if TYPE_CHECKING:
+    from loopsight.check._config import CheckConfig
+
+__all__ = ["OFFLOAD_FUNCTIONS", "OffloadMisuse", "offload_functions"]
 
 #: Calls whose function arguments run off the loop: a reference passed to them is not a call.
 OFFLOAD_FUNCTIONS = frozenset(
@@ -23,6 +27,12 @@ OFFLOAD_FUNCTIONS = frozenset(
         "iterate_in_threadpool",
     }
 )
+
+
+def offload_functions(config: CheckConfig) -> frozenset[str]:
+    """The final names of offload calls, with the project's ``extra-offload-functions``."""
+    return OFFLOAD_FUNCTIONS | {name.rpartition(".")[2] for name in config.extra_offload_functions}
+
 
 _EXECUTOR = "create one executor at startup (lifespan) and reuse it with `loop.run_in_executor`"
 
@@ -73,3 +83,11 @@ class OffloadMisuse(RuleFamily):
         "concurrent.futures.process.ProcessPoolExecutor": "concurrent.futures.ProcessPoolExecutor",
         "concurrent.futures._base.Future": "concurrent.futures.Future",
     }
+
+    def on_call(self, call: CallSeen) -> str | None:
+        """An executor made under ``if self._pool is None:`` is made once: not LS402."""
+        return None if call.code == "LS402" and call.lazy_init else call.code
+
+    def reported_in(self, code: str, kind: EntryKind) -> bool:
+        """An executor made once at startup (lifespan, startup event) is the fix, not LS402."""
+        return not (code == "LS402" and kind in STARTUP)
