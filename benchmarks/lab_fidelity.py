@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from loopsight.lab.runner import run_lab
+from loopsight.lab.runner import LabOptions, run_lab
 from loopsight.lab.scenarios import select
 
 
@@ -26,7 +26,7 @@ def main() -> int:
     ok = True
 
     print(f"part 1: measured/model, open=all, n=200 c=100, scale={args.scale:g}")
-    lab = run_lab(select(["case1", "case3", "case4"]), scale=args.scale, open_mode="all")
+    lab = run_lab(select(["case1", "case3", "case4"]), LabOptions(args.scale, "all"))
     for run in lab.runs:
         assert run.model is not None
         assert run.ratio is not None
@@ -40,7 +40,7 @@ def main() -> int:
 
     if not args.quick:
         print("part 2: case3 against the seed, open=ab, n=200 c=100, scale=1")
-        (run,) = run_lab(select(["case3"]), scale=1.0, open_mode="ab").runs
+        (run,) = run_lab(select(["case3"]), LabOptions(1.0, "ab")).runs
         assert run.scenario.seed is not None
         ratio = run.total_s / run.scenario.seed.total_s
         good = abs(ratio - 1.0) <= 0.02

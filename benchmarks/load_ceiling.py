@@ -24,6 +24,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
@@ -83,27 +84,39 @@ def loopsight_cpu(url: str, connections: int, duration: float) -> float:
 
     before = _cpu_s(resource.RUSAGE_SELF)
     result = run_load_sync(LoadConfig(url, n=None, c=connections, duration=duration))
-    return (_cpu_s(resource.RUSAGE_SELF) - before) / len(result.records)
+    return (_cpu_s(resource.RUSAGE_SELF) - before) / result.summary().requests
 
 
-def run_loopsight(url: str, connections: int, duration: float, cpu: int | None = None) -> float:
-    """Requests per second that ``loopsight bench --duration`` measured (from its JSON)."""
+def bench_run(
+    url: str, connections: int, duration: float, src: Path = SRC, cpu: int | None = None
+) -> tuple[dict[str, Any], resource.struct_rusage]:
+    """Run ``loopsight bench --duration`` from ``src``: its JSON report and its resource usage."""
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]),
     }
     with tempfile.TemporaryDirectory() as tmp:
         out_file = Path(tmp) / "bench.json"
         cmd = [sys.executable, "-m", "loopsight", "bench", url, "--duration", f"{duration:g}"]
         cmd += ["-c", str(connections), "--json", str(out_file)]
-        proc = subprocess.run(
-            cmd, env=env, capture_output=True, text=True, check=False, preexec_fn=_pinned(cpu)
-        )
-        if proc.returncode != 0 or not out_file.exists():
-            sys.exit(f"load_ceiling: loopsight bench failed ({proc.returncode}): {proc.stderr}")
-        data = json.loads(out_file.read_text())
+        with (Path(tmp) / "stderr").open("w+") as err:
+            proc = subprocess.Popen(
+                cmd, env=env, stdout=subprocess.DEVNULL, stderr=err, preexec_fn=_pinned(cpu)
+            )
+            _, status, usage = os.wait4(proc.pid, 0)  # the child's own peak RSS and CPU
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            err.seek(0)
+            if proc.returncode != 0 or not out_file.exists():
+                sys.exit(f"loopsight bench failed ({proc.returncode}): {err.read()}")
+        data: dict[str, Any] = json.loads(out_file.read_text())
     if data["errors"]:
         print(f"  loopsight reported errors: {data['errors']}", file=sys.stderr)
+    return data, usage
+
+
+def run_loopsight(url: str, connections: int, duration: float, cpu: int | None = None) -> float:
+    """Requests per second that ``loopsight bench --duration`` measured (from its JSON)."""
+    data, _ = bench_run(url, connections, duration, cpu=cpu)
     rps: float = data["rps"]
     return rps
 

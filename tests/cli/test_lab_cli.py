@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+from loopsight import __version__
 from loopsight.cli import main
 
 
@@ -91,6 +93,8 @@ def test_lab_writes_json_markdown_png(tmp_path: Path, capsys: pytest.CaptureFixt
     trace = json.loads((out_dir / "trace-case3.json").read_text())
     names = {event.get("name") for event in trace["traceEvents"]}
     assert "GET /case3" in names
+    # Only case 3's window: not the hello-async run before it on the same server.
+    assert "GET /async" not in names
 
 
 def test_unwritable_out_dir_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -101,3 +105,39 @@ def test_unwritable_out_dir_is_one_line(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 2
     assert err.count("\n") == 1
     assert "cannot create report directory" in err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["--version"], capsys)
+    assert (code, out, err) == (0, f"loopsight {__version__}\n", "")
+
+
+def test_scenario_help_names_the_real_default(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["lab", "--help"], capsys)
+    assert code == 0
+    flat = " ".join(out.replace("│", " ").split())
+    assert "default: all" not in flat
+    assert "default: the seeds' groups hello, cases, tasks" in flat
+
+
+def test_progress_lines_are_never_wrapped() -> None:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from _labruns import scenario_run
+    from loopsight.cli.lab import progress_hooks
+    from loopsight.lab.scenarios import SCENARIOS
+
+    out = io.StringIO()
+    err = Console(file=out, width=80, force_terminal=False)  # stderr written to a file
+    progress = Progress(console=err, disable=True)
+    hooks = progress_hooks(progress, 200)
+    runs = [scenario_run(s, blocked=0.99) for s in SCENARIOS if s.has_model]
+    for run in runs:
+        hooks.on_done(run)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == len(runs)
+    assert max(len(line) for line in lines) > 80  # long enough that a wrap would show
+    for line, run in zip(lines, runs, strict=True):
+        assert line.startswith(run.scenario.name + ": ")
+        assert line.endswith("loop blocked 99%")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from loopsight.lab.results import ScenarioRun
-from loopsight.lab.runner import run_lab
+from loopsight.lab.runner import LabOptions, run_lab
 from loopsight.lab.scenarios import select
 
 pytestmark = pytest.mark.slow
@@ -20,7 +20,7 @@ GROUPS = ["db", "external", "cpu", "bg", "middleware", "pool", "await"]
 def runs() -> dict[str, ScenarioRun]:
     # At 1/10 of the seed's time the watchdog's threshold is 50 ms: far below a bad route's
     # 100 ms holds, far above the GIL hand-offs and thread starts a busy machine adds.
-    lab = run_lab(select(groups=GROUPS), scale=0.1, open_mode="all", n=20, c=10)
+    lab = run_lab(select(groups=GROUPS), LabOptions(scale=0.1, open_mode="all", n=20, c=10))
     assert lab.aborted is None
     return {run.scenario.name: run for run in lab.runs}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from loopsight.lab.runner import run_lab
+from loopsight.lab.runner import LabOptions, run_lab
 from loopsight.lab.scenarios import select
 
 pytestmark = pytest.mark.slow
@@ -14,7 +14,7 @@ def test_cases_order_and_loop_blocking() -> None:
     # n=60 over c=60 at 1/50 of the seed's time: the model says 6 / 9 / 12 / 360 s
     # (case 3 / 4 / 1 / 2), i.e. 0.12 / 0.18 / 0.24 / 7.2 s here.
     cases = select(["case1", "case2", "case3", "case4"])
-    lab = run_lab(cases, scale=0.02, open_mode="all", n=60, c=60)
+    lab = run_lab(cases, LabOptions(scale=0.02, open_mode="all", n=60, c=60))
     runs = {run.scenario.name: run for run in lab.runs}
     # Calibrated on /async and /sync: well under 10 ms a request.
     assert set(lab.request_cost_s) == {"async", "sync"}
@@ -42,7 +42,7 @@ def test_cases_order_and_loop_blocking() -> None:
 
 
 def test_untimed_scenarios_have_no_model_and_raw_units() -> None:
-    lab = run_lab(select(groups=["hello"]), scale=0.5, open_mode="ab", n=50, c=10)
+    lab = run_lab(select(groups=["hello"]), LabOptions(scale=0.5, open_mode="ab", n=50, c=10))
     for run in lab.runs:
         assert run.model is None
         assert run.ratio is None

@@ -3,17 +3,17 @@ from __future__ import annotations
 import pytest
 
 from loopsight.errors import LoopsightError
-from loopsight.lab.scenarios import CATALOGUE, DEFAULT_GROUPS, GROUPS, select
+from loopsight.lab.scenarios import DEFAULT_GROUPS, GROUPS, SCENARIOS, select
 from loopsight.model import predict
 
 
-def test_catalogue_names_the_seed_cases() -> None:
-    names = [s.name for s in CATALOGUE]
+def test_scenarios_name_the_seed_cases() -> None:
+    names = [s.name for s in SCENARIOS]
     assert len(set(names)) == len(names)
     for name in ("case1", "case2", "case3", "case4", "hello-sync", "hello-async"):
         assert name in names
     assert {"sync-task", "async-task"} <= set(names)
-    seeds = {s.name: (s.seed.rps, s.seed.total_s) for s in CATALOGUE if s.seed}
+    seeds = {s.name: (s.seed.rps, s.seed.total_s) for s in SCENARIOS if s.seed}
     assert seeds == {
         "case1": (5.53, 36.0),
         "case2": (0.17, 1200.0),
@@ -23,7 +23,7 @@ def test_catalogue_names_the_seed_cases() -> None:
 
 
 def test_seed_figures_are_the_model_in_ab_mode() -> None:
-    for scenario in CATALOGUE:
+    for scenario in SCENARIOS:
         if scenario.seed is not None:
             prediction = predict(scenario.phases, n=200, c=100, open_mode="ab")
             assert prediction.total_s == pytest.approx(scenario.seed.total_s), scenario.name
@@ -36,14 +36,14 @@ def test_routes_are_unique_and_exist_in_the_app() -> None:
     paths = set(app.openapi()["paths"])  # newer FastAPI nests included routers
     for prefix, sub_app in MOUNTS.items():
         paths |= {prefix + path for path in sub_app.openapi()["paths"]}
-    for scenario in CATALOGUE:
+    for scenario in SCENARIOS:
         assert scenario.route in paths, scenario.name
 
 
-def test_select_keeps_catalogue_order() -> None:
+def test_select_keeps_scenario_order() -> None:
     assert [s.name for s in select(["case3", "case1"])] == ["case1", "case3"]
     assert [s.name for s in select(groups=["hello"])] == ["hello-sync", "hello-async"]
-    assert len(select(groups=["all"])) == len(CATALOGUE)
+    assert len(select(groups=["all"])) == len(SCENARIOS)
 
 
 def test_default_selection_is_the_seeds_experiment() -> None:
@@ -60,10 +60,10 @@ def test_default_selection_is_the_seeds_experiment() -> None:
 
 
 def test_every_bad_scenario_names_its_fix_and_has_a_good_twin() -> None:
-    for scenario in CATALOGUE:
+    for scenario in SCENARIOS:
         if scenario.pattern == "bad":
             assert scenario.fix, scenario.name
-            twins = [s for s in CATALOGUE if s.group == scenario.group and s.pattern == "good"]
+            twins = [s for s in SCENARIOS if s.group == scenario.group and s.pattern == "good"]
             assert twins, scenario.name
         if scenario.stalls:
             assert scenario.pattern == "bad", scenario.name

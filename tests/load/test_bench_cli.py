@@ -163,23 +163,35 @@ def test_aborted_run_keeps_and_saves_partial_results(
     assert data["n"] < 500
 
 
-def test_ctrl_c_keeps_and_saves_partial_results(server: ScriptedServer, tmp_path: Path) -> None:
-    out_file = tmp_path / "ctrl-c.json"
+def _bench_command(url: str, *args: str) -> tuple[list[str], dict[str, str]]:
     src = str(Path(loopsight.__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    cmd = [sys.executable, "-m", "loopsight", "bench", server.url + "/sleep/20"]
-    cmd += ["-n", "100000", "-c", "2", "--json", str(out_file)]
+    return [sys.executable, "-m", "loopsight", "bench", url, *args], env
+
+
+def _interrupt(
+    server: ScriptedServer, path: str, args: list[str], after: int, wait_s: float
+) -> tuple[int, str, str]:
+    """Run ``loopsight bench`` as a command; Ctrl-C it once the server saw ``after`` requests."""
+    cmd, env = _bench_command(server.url + path, *args)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     try:
-        deadline = time.monotonic() + 15
-        while len(server.log.requests) < 10 and time.monotonic() < deadline:
+        deadline = time.monotonic() + wait_s
+        while len(server.log.requests) < after and time.monotonic() < deadline:
             time.sleep(0.02)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
+        out, err = proc.communicate(timeout=20)
     finally:
         proc.kill()
         proc.wait()
-    assert proc.returncode == 1
+    return proc.returncode, out, err
+
+
+def test_ctrl_c_keeps_and_saves_partial_results(server: ScriptedServer, tmp_path: Path) -> None:
+    out_file = tmp_path / "ctrl-c.json"
+    args = ["-n", "100000", "-c", "2", "--json", str(out_file)]
+    code, out, err = _interrupt(server, "/sleep/20", args, after=10, wait_s=15)
+    assert code == 1
     assert err.splitlines() == [
         "loopsight: error: run aborted, figures are partial: interrupted (Ctrl-C)"
     ]
@@ -190,3 +202,132 @@ def test_ctrl_c_keeps_and_saves_partial_results(server: ScriptedServer, tmp_path
     assert data["n"] >= 8
     assert data["status"] == {"200": data["n"]}
     assert "Requests/sec" in out
+
+
+def test_ctrl_c_on_a_long_run_writes_report_records_and_plot(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    report, records, plot = tmp_path / "r.json", tmp_path / "r.csv", tmp_path / "r.png"
+    files = ["--json", str(report), "--records", str(records), "--plot", str(plot)]
+    # past the 20 000 requests kept exactly: the figures come from the histogram
+    args = ["--duration", "120", "-c", "2", *files]
+    code, out, err = _interrupt(server, "/ok", args, after=22_000, wait_s=60)
+    assert code == 1
+    assert err.splitlines() == [
+        "loopsight: error: run aborted, figures are partial: interrupted (Ctrl-C)"
+    ]
+    data = json.loads(report.read_text())
+    assert data["n"] > 20_000
+    assert (data["aborted"], data["latency_exact"]) == ("interrupted (Ctrl-C)", False)
+    assert data["status"] == {"200": data["n"]}
+    assert sum(second["requests"] for second in data["timeline"]) == data["n"]
+    assert len(records.read_text().splitlines()) == 1 + data["n"]  # a header, then each request
+    assert plot.read_bytes().startswith(b"\x89PNG\r\n")
+    assert f"{data['n']} ({data['n']} answered, 0 failed)" in out
+    assert "percentiles within 0.1%" in out
+
+
+def _unwritable_dir(tmp_path: Path) -> Path:
+    """A directory in which no file can be created, even by root."""
+    if os.geteuid() != 0:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o555)
+        return locked
+    return Path("/sys")  # sysfs takes no new files, whoever asks
+
+
+@pytest.mark.parametrize("option", ["--records", "--plot", "--json"])
+def test_unwritable_output_fails_before_any_load(
+    server: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    locked = _unwritable_dir(tmp_path)
+    name = {"--records": "r.csv", "--plot": "r.png", "--json": "r.json"}[option]
+    try:
+        (locked / name).open("w").close()
+    except OSError as exc:
+        reason = exc.strerror
+    else:
+        pytest.skip(f"{locked} is writable here")
+    what = {"--records": "records", "--plot": "the plot", "--json": "the JSON report"}[option]
+    code, out, err = run_cli([server.url + "/ok", option, str(locked / name)], capsys)
+    assert (code, out) == (2, "")
+    assert _one_line(err) == f"loopsight: error: cannot write {what} to {locked / name}: {reason}"
+    assert server.log.requests == []
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["--plot", "{tmp}/no/such/dir/r.png"],
+            "cannot write the plot to {tmp}/no/such/dir/r.png: No such file or directory",
+        ),
+        (["--plot", "{tmp}"], "--plot file must end in .png, got '{tmp}'"),
+        (["--plot", "{tmp}/r.svg"], "--plot file must end in .png, got '{tmp}/r.svg'"),
+        (
+            ["--records", "{tmp}/r.txt"],
+            "--records file must end in .csv, .jsonl or .ndjson, got '{tmp}/r.txt'",
+        ),
+        (
+            ["--records", "{tmp}/full.csv"],
+            "cannot write records to {tmp}/full.csv: No space left on device",
+        ),
+    ],
+)
+def test_bad_output_fails_before_any_load(
+    server: ScriptedServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    line: str,
+) -> None:
+    if Path("/dev/full").exists():
+        (tmp_path / "full.csv").symlink_to("/dev/full")  # a location with no room left
+    elif "full.csv" in args[1]:
+        pytest.skip("needs /dev/full")
+    args = [arg.format(tmp=tmp_path) for arg in args]
+    code, out, err = run_cli([server.url + "/ok", *args], capsys)
+    assert (code, out) == (2, "")
+    assert _one_line(err) == "loopsight: error: " + line.format(tmp=tmp_path)
+    assert server.log.requests == []
+    assert not (tmp_path / "r.png").exists()
+
+
+def test_live_status_line_on_a_terminal_only(server: ScriptedServer) -> None:
+    import pty
+
+    cmd, env = _bench_command(server.url + "/sleep/5", "--duration", "1.8", "-c", "2")
+    main_fd, sub_fd = pty.openpty()
+    proc = subprocess.Popen(cmd, stdout=sub_fd, stderr=subprocess.DEVNULL, env=env)
+    os.close(sub_fd)
+    shown = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(main_fd, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+        proc.wait(timeout=20)
+    finally:
+        os.close(main_fd)
+        proc.kill()
+        proc.wait()
+    text = shown.decode(errors="replace")
+    assert proc.returncode == 0
+    assert "req/s" in text
+    assert "p99 " in text
+    assert "0 errors" in text
+    assert "Requests/sec" in text  # the summary follows the live line
+
+
+def test_no_live_line_when_stdout_is_not_a_terminal(
+    server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli([server.url + "/ok", "--duration", "1.2", "-c", "2"], capsys)
+    assert (code, err) == (0, "")
+    assert "req/s" not in out
+    assert "errors" not in out

@@ -27,6 +27,27 @@ app = typer.Typer(
 _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from loopsight import __version__
+
+        sys.stdout.write(f"loopsight {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print loopsight's version and exit.",
+    ),
+) -> None:
+    """Find, measure and fix event-loop blocking in FastAPI apps."""
+
+
 def _check(ctx: typer.Context) -> None:
     raise SystemExit(check.run(list(ctx.args)))
 

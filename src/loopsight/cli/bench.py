@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
@@ -19,51 +20,101 @@ from loopsight.cli._common import fail
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.live import Live
 
-    from loopsight.load import LoadConfig, LoadResult
+    from loopsight.load import LoadConfig, LoadResult, RecordsFile, Second
 
 __all__ = ["bench"]
 
 _DEFAULT_N = 200
 _DEFAULT_C = 100
 
+# The options, named once here so that ``bench``'s signature stays a list of names.
+_URL = typer.Argument(..., help="The http:// URL to load.")
+_N = typer.Option(None, "-n", "--requests", help=f"Number of requests (default: {_DEFAULT_N}).")
+_C = typer.Option(
+    None,
+    "-c",
+    "--concurrency",
+    help=f"Connections in flight at most (default: {_DEFAULT_C}, at most -n).",
+)
+_OPEN = typer.Option(
+    "all",
+    "--open",
+    help="Closed loop start: 'all' opens c connections at once; 'ab' sends one probe "
+    "request alone first, as ApacheBench >= 2.4.33 does.",
+)
+_RATE = typer.Option(
+    None, "--rate", help="Open loop: send R requests per second whatever the latency."
+)
+_DURATION = typer.Option(None, "--duration", help="Run for S seconds instead of -n requests.")
+_TIMEOUT = typer.Option(30.0, "--timeout", help="Per-request timeout in seconds.")
+_HEADER = typer.Option(
+    [], "-H", "--header", help="Extra request header 'Name: value' (repeatable)."
+)
+_METHOD = typer.Option("GET", "-m", "--method", help="HTTP method.")
+_DATA = typer.Option(None, "-d", "--data", help="Request body (UTF-8 text).")
+_JSON = typer.Option(
+    None, "--json", help="Also save the figures, with a per-second timeline, as JSON."
+)
+_RECORDS = typer.Option(
+    None,
+    "--records",
+    help="Stream every request's record to FILE as it finishes: CSV (.csv) or JSON lines "
+    "(.jsonl, .ndjson).",
+)
+_PLOT = typer.Option(
+    None, "--plot", help="Draw requests/s and latency percentiles over time to FILE (.png)."
+)
+
+
+@dataclass(frozen=True)
+class _Outputs:
+    """The files a run writes, each checked before any load is sent."""
+
+    json: Path | None
+    records: RecordsFile | None
+    plot: Path | None
+
 
 def bench(
-    url: str = typer.Argument(..., help="The http:// URL to load."),
-    n: int | None = typer.Option(
-        None, "-n", "--requests", help=f"Number of requests [default: {_DEFAULT_N}]."
-    ),
-    c: int | None = typer.Option(
-        None,
-        "-c",
-        "--concurrency",
-        help=f"Connections (in flight at most) [default: {_DEFAULT_C}, at most -n].",
-    ),
-    open_mode: str = typer.Option(
-        "all",
-        "--open",
-        help="Closed loop start: 'all' opens c connections at once; 'ab' sends one probe "
-        "request alone first, as ApacheBench >= 2.4.33 does.",
-    ),
-    rate: float | None = typer.Option(
-        None, "--rate", help="Open loop: send R requests per second whatever the latency."
-    ),
-    duration: float | None = typer.Option(
-        None, "--duration", help="Run for S seconds instead of -n requests."
-    ),
-    timeout: float = typer.Option(30.0, "--timeout", help="Per-request timeout in seconds."),
-    header: list[str] = typer.Option(
-        [], "-H", "--header", help="Extra request header 'Name: value' (repeatable)."
-    ),
-    method: str = typer.Option("GET", "-m", "--method", help="HTTP method."),
-    data: str | None = typer.Option(None, "-d", "--data", help="Request body (UTF-8 text)."),
-    json_path: Path | None = typer.Option(
-        None, "--json", help="Also save the figures as JSON to this file."
-    ),
+    url: str = _URL,
+    n: int | None = _N,
+    c: int | None = _C,
+    open_mode: str = _OPEN,
+    rate: float | None = _RATE,
+    duration: float | None = _DURATION,
+    timeout: float = _TIMEOUT,
+    header: list[str] = _HEADER,
+    method: str = _METHOD,
+    data: str | None = _DATA,
+    json_path: Path | None = _JSON,
+    records: Path | None = _RECORDS,
+    plot: Path | None = _PLOT,
 ) -> None:
     """Load URL with -n requests over -c keep-alive connections and summarise the latency."""
+    config = _config(url, n, c, open_mode, rate, duration, timeout, header, method, data)
+    outputs = _open_outputs(json_path, records, plot)
+    result = _measure(config, outputs.records)
+    _report(result, outputs)
+    _exit(result)
+
+
+def _config(
+    url: str,
+    n: int | None,
+    c: int | None,
+    open_mode: str,
+    rate: float | None,
+    duration: float | None,
+    timeout: float,
+    header: list[str],
+    method: str,
+    data: str | None,
+) -> LoadConfig:
+    """The run's configuration from the options, validated: one line and exit 2 if unusable."""
     from loopsight.errors import LoopsightError
-    from loopsight.load import LoadConfig, run_load_sync
+    from loopsight.load import LoadConfig
 
     if n is not None and duration is not None:
         fail("give either a request count (-n) or a duration (--duration), not both")
@@ -85,19 +136,73 @@ def bench(
     )
     try:
         config.validate()
-        with _progress(config) as on_progress:
-            result = run_load_sync(config, on_progress)
+    except LoopsightError as exc:
+        fail(str(exc))
+    return config
+
+
+def _open_outputs(json_path: Path | None, records: Path | None, plot: Path | None) -> _Outputs:
+    """Check that every output can be written, and open the records file."""
+    from loopsight.errors import LoopsightError
+    from loopsight.load import open_records
+
+    if json_path is not None:
+        _check_writable(json_path, "the JSON report")
+    if plot is not None:
+        if plot.suffix.lower() != ".png":
+            fail(f"--plot file must end in .png, got {str(plot)!r}")
+        _check_writable(plot, "the plot")
+    opened = None
+    if records is not None:
+        try:
+            opened = open_records(records)
+        except LoopsightError as exc:
+            fail(str(exc))
+    return _Outputs(json_path, opened, plot)
+
+
+def _check_writable(path: Path, what: str) -> None:
+    """Fail now rather than after the run if ``path`` cannot be written; leave it as it was."""
+    existed = path.exists()
+    try:
+        with path.open("ab"):
+            pass
+    except OSError as exc:
+        fail(f"cannot write {what} to {path}: {exc.strerror or exc}")
+    if not existed:
+        path.unlink()
+
+
+def _measure(config: LoadConfig, records: RecordsFile | None) -> LoadResult:
+    """Run the load, with a live status line when stdout is a terminal."""
+    from loopsight.errors import LoopsightError
+    from loopsight.load import run_load_sync
+
+    try:
+        with _live(config) as live:
+            on_progress = None if live is None else live.on_progress
+            on_second = None if live is None else live.on_second
+            return run_load_sync(config, on_progress, on_second=on_second, records=records)
     except LoopsightError as exc:
         fail(str(exc))
 
+
+def _report(result: LoadResult, outputs: _Outputs) -> None:
+    """The summary on stdout, then the files asked for."""
     _render(result, _stdout())
-    if json_path is not None:
-        _save(result, json_path)
+    if outputs.json is not None:
+        _save(result, outputs.json)
+    if outputs.plot is not None:
+        _save_plot(result, outputs.plot)
+
+
+def _exit(result: LoadResult) -> None:
+    """Exit 1, saying why on one line, if the run was cut short or requests failed."""
     summary = result.summary()
     if result.aborted is not None:
         fail(f"run aborted, figures are partial: {result.aborted}", code=1)
     if summary.failed:
-        fail(_failures_line(summary.failed, len(result.records), summary.errors), code=1)
+        fail(_failures_line(summary.failed, summary.requests, summary.errors), code=1)
 
 
 def _parse_headers(values: list[str]) -> dict[str, str]:
@@ -110,33 +215,48 @@ def _parse_headers(values: list[str]) -> dict[str, str]:
     return headers
 
 
+class _Live:
+    """One status line, redrawn from the run's ticks and from each second as it ends."""
+
+    def __init__(self, config: LoadConfig, live: Live) -> None:
+        self._of = "" if config.n is None else f" of {config.n:,}"
+        self._live = live
+        self._t0 = time.monotonic()
+        self._done = 0
+        self._errors = 0
+        self._last: Second | None = None
+
+    def on_progress(self, done: int) -> None:
+        """The run's tick: ``done`` requests have finished."""
+        self._done = done
+        self._live.update(self.line())
+
+    def on_second(self, second: Second) -> None:
+        """A second of the run has ended."""
+        self._last = second
+        self._errors += sum(second.errors.values())
+
+    def line(self) -> str:
+        """Elapsed time, requests, and the last full second's rate, p99 and errors."""
+        parts = [f"{time.monotonic() - self._t0:6.1f} s", f"{self._done:,}{self._of} requests"]
+        last = self._last
+        if last is not None:
+            parts.append(f"{last.rps:,.0f} req/s")
+            parts.append("p99 —" if last.p99 is None else f"p99 {_seconds(last.p99)}")
+        parts.append(f"{self._errors:,} errors")
+        return "   ".join(parts)
+
+
 @contextlib.contextmanager
-def _progress(config: LoadConfig) -> Iterator[Callable[[int], None] | None]:
-    """A live progress bar on stderr when it is a terminal; no callback otherwise."""
-    if not sys.stderr.isatty():
+def _live(config: LoadConfig) -> Iterator[_Live | None]:
+    """A live status line when stdout is a terminal; nothing otherwise."""
+    if not sys.stdout.isatty():
         yield None
         return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.live import Live
 
-    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        if config.n is not None:
-            n = config.n
-            task = bar.add_task(f"0/{n} requests", total=n)
-
-            def update(done: int) -> None:
-                bar.update(task, completed=done, description=f"{done}/{n} requests")
-
-        else:
-            seconds, t0 = config.duration or 0.0, time.monotonic()
-            task = bar.add_task("0 requests", total=seconds)
-
-            def update(done: int) -> None:
-                elapsed = min(time.monotonic() - t0, seconds)
-                bar.update(task, completed=elapsed, description=f"{done} requests")
-
-        yield update
+    with Live(console=_stdout(), transient=True, refresh_per_second=4) as live:
+        yield _Live(config, live)
 
 
 def _stdout() -> Console:
@@ -152,6 +272,16 @@ def _save(result: LoadResult, path: Path) -> None:
         path.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
     except OSError as exc:
         fail(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def _save_plot(result: LoadResult, path: Path) -> None:
+    from loopsight.load import plot_timeline
+
+    try:
+        with path.open("wb") as out:
+            plot_timeline(result, out)
+    except OSError as exc:
+        fail(f"cannot write the plot to {path}: {exc.strerror or exc}")
 
 
 def _failures_line(failed: int, total: int, errors: dict[str, int]) -> str:
@@ -171,6 +301,8 @@ def _seconds(value: float) -> str:
 def _render(result: LoadResult, console: Console) -> None:
     from rich.table import Table
 
+    from loopsight.load import RELATIVE_ERROR
+
     config, s = result.config, result.summary()
     if config.rate is not None:
         loop = f"open loop at {config.rate:g} req/s, at most {config.c} connections"
@@ -183,7 +315,7 @@ def _render(result: LoadResult, console: Console) -> None:
     head.add_column()
     head.add_row("Target", f"{config.method} {config.url}")
     head.add_row("Load", loop)
-    head.add_row("Requests", f"{len(result.records)} ({s.completed} answered, {s.failed} failed)")
+    head.add_row("Requests", f"{s.requests} ({s.completed} answered, {s.failed} failed)")
     head.add_row("Total time", f"{s.total_s:.3f} s")
     head.add_row("Requests/sec", f"{s.rps:.2f}")
     if result.aborted:
@@ -192,6 +324,8 @@ def _render(result: LoadResult, console: Console) -> None:
     console.print()
 
     title = "Latency of answered requests" + (" (from due time)" if config.rate else "")
+    if not s.exact:
+        title += f" (percentiles within {RELATIVE_ERROR:.1%})"
     latency = Table(title=title, title_justify="left", box=None, padding=(0, 2))
     for name in ("min", "mean", "p50", "p90", "p99", "max"):
         latency.add_column(name, justify="right")

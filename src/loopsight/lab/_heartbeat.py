@@ -10,7 +10,10 @@ import asyncio
 import time
 from collections.abc import Callable
 
-__all__ = ["Heartbeat"]
+__all__ = ["STATS_PATH", "Heartbeat"]
+
+STATS_PATH = "/_lab/stats"
+"""Where the lab app serves the heartbeat's totals; the runner reads them there."""
 
 
 class Heartbeat:

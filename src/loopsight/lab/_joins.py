@@ -23,6 +23,7 @@ __all__ = [
     "fetch_trace",
     "findings_by_scenario",
     "summarise_stalls",
+    "trace_window",
 ]
 
 RUNTIME_PREFIX = "/_loopsight"
@@ -114,10 +115,41 @@ def fetch_stalls(base_url: str, token: str) -> tuple[int, list[dict[str, Any]]]:
     return int(document["stall_count"]), list(document["stalls"])
 
 
-def fetch_trace(base_url: str, token: str, path: Path) -> None:
-    """Save the server's Chrome trace / Perfetto JSON to ``path``."""
+def fetch_trace(
+    base_url: str, token: str, path: Path, window: tuple[float, float] | None = None
+) -> None:
+    """Save the server's Chrome trace / Perfetto JSON to ``path``; with ``window`` (Unix times,
+    seconds), only what began inside it."""
     document = _get_json(f"{base_url}{RUNTIME_PREFIX}/trace", token)
+    if window is not None:
+        document = trace_window(document, *window)
     path.write_text(json.dumps(document), encoding="utf-8")
+
+
+def trace_window(document: Mapping[str, Any], start: float, end: float) -> dict[str, Any]:
+    """The trace events that began between ``start`` and ``end`` (Unix seconds).
+
+    The server keeps its recent requests and stalls in ring buffers that outlive a scenario;
+    a request's end event stays exactly when its begin event does, so no slice is left open.
+    """
+    low, high = start * 1_000_000.0, end * 1_000_000.0
+    events = list(document.get("traceEvents", []))
+    begun = {
+        (event.get("name"), event.get("id"))
+        for event in events
+        if event.get("ph") == "b" and low <= float(event["ts"]) <= high
+    }
+    kept = []
+    for event in events:
+        phase = event.get("ph")
+        if phase == "M":
+            kept.append(event)
+        elif phase in ("b", "e"):
+            if (event.get("name"), event.get("id")) in begun:
+                kept.append(event)
+        elif low <= float(event.get("ts", 0.0)) <= high:
+            kept.append(event)
+    return {**document, "traceEvents": kept}
 
 
 def summarise_stalls(

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from loopsight.lab import _db
-from loopsight.lab._heartbeat import Heartbeat
+from loopsight.lab._heartbeat import STATS_PATH, Heartbeat
 from loopsight.lab._scale import SCALE
 from loopsight.lab.routes import (
     awaiting,
@@ -38,8 +38,6 @@ from loopsight.lab.routes import (
 )
 
 __all__ = ["STATS_PATH", "app"]
-
-STATS_PATH = "/_lab/stats"
 
 heartbeat = Heartbeat()
 

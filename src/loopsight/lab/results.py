@@ -11,10 +11,14 @@ from loopsight.lab.scenarios import Scenario
 from loopsight.load import LoadResult
 from loopsight.model import OpenMode, Prediction
 
-__all__ = ["BLOCKED_SHARE", "MODEL_TOLERANCE", "LabRun", "ScenarioRun"]
+__all__ = ["BLOCKED_SHARE", "MARGIN", "MODEL_TOLERANCE", "LabRun", "ScenarioRun"]
 
 MODEL_TOLERANCE = 0.10  # within 10 % of the model reads "as modelled"
 BLOCKED_SHARE = 0.5  # past half the run with the loop blocked reads "blocks the loop"
+MARGIN = 0.05
+"""How far past a threshold a figure must be before the verdict says so: run-to-run noise moves
+a ratio by a few percent, and a verdict should not flip on it. Inside the margin the verdict
+says "close to" and gives the figure."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,7 @@ class ScenarioRun:
         if self.scenario.timed or self.scenario.settle is not None:
             share = self.loop_blocked_share
             if share is not None:
-                words.append("blocks the loop" if share >= BLOCKED_SHARE else "loop free")
+                words.append(_blocking_words(share))
         elif self.scenario.pattern == "baseline":
             words.append("baseline (no I/O)")
         never_awaited = sum("was never awaited" in line for line in self.server_log)
@@ -89,10 +93,8 @@ class ScenarioRun:
         if ratio is None:
             if self.scenario.timed and not self.load.aborted:
                 words.append("no model")
-        elif abs(ratio - 1.0) <= MODEL_TOLERANCE:
-            words.append("as modelled")
         else:
-            words.append("slower than model" if ratio > 1 else "faster than model")
+            words.append(_model_words(ratio))
         return ", ".join(words) or "—"
 
     def to_json(self) -> dict[str, Any]:
@@ -164,3 +166,22 @@ class LabRun:
             "request_cost_ms": {k: v * 1000 for k, v in self.request_cost_s.items()},
             "aborted": self.aborted,
         }
+
+
+def _blocking_words(share: float) -> str:
+    """``blocks the loop`` or ``loop free`` only when the share is clear of the threshold."""
+    if share >= BLOCKED_SHARE + MARGIN:
+        return "blocks the loop"
+    if share <= BLOCKED_SHARE - MARGIN:
+        return "loop free"
+    return f"loop blocked {share:.0%} of the run"
+
+
+def _model_words(ratio: float) -> str:
+    """``as modelled``, or slower / faster only when the ratio is clear of the tolerance."""
+    off = abs(ratio - 1.0)
+    if off <= MODEL_TOLERANCE:
+        return "as modelled"
+    if off <= MODEL_TOLERANCE + MARGIN:
+        return f"close to model ({ratio:.2f}x)"
+    return "slower than model" if ratio > 1 else "faster than model"

@@ -4,6 +4,9 @@ Scenarios that share server settings share one server, its time scaled by ``scal
 scenario is one load run. Measured times are divided by the scale so they read in the seed's
 units. A heartbeat inside the server says how long its loop was blocked. Scenarios that call
 an external service get a second local server as their slow upstream.
+
+A run reads as named steps: ``run_lab`` → ``_Lab.startup`` → ``_Lab.main_loop`` (one
+``_LabServer`` per batch of scenarios: calibrate, then ``measure`` each) → ``_Lab.shutdown``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from loopsight.errors import LoopsightError
+from loopsight.lab._heartbeat import STATS_PATH
 from loopsight.lab._joins import (
     StaticFinding,
     fetch_stalls,
@@ -26,17 +30,20 @@ from loopsight.lab._joins import (
     summarise_stalls,
 )
 from loopsight.lab.results import LabRun, ScenarioRun
-from loopsight.lab.scenarios import CATALOGUE, Scenario
+from loopsight.lab.scenarios import SCENARIOS, Scenario
 from loopsight.load import LoadConfig, LoadResult, run_load_sync
 from loopsight.model import OpenMode, Prediction, predict
 from loopsight.server import UvicornServer
 
 __all__ = [
     "DEFAULT_SCALE",
+    "LabHooks",
+    "LabOptions",
     "LabRun",
     "ScenarioRun",
     "StaticFinding",
     "database_kind",
+    "longest_hold_s",
     "run_lab",
     "stall_threshold_ms",
 ]
@@ -47,8 +54,8 @@ seed's 1323 s of ``ab`` time times 0.03."""
 
 APP = "loopsight.lab.app:app"
 UPSTREAM_APP = "loopsight.lab.upstream:app"
-STATS_PATH = "/_lab/stats"  # kept in step with loopsight.lab.app.STATS_PATH without importing it
 _CALIBRATION = {"async": "hello-async", "sync": "hello-sync"}
+_OPEN_MODES: tuple[OpenMode, ...] = ("ab", "all")
 
 
 def database_kind(url: str | None) -> str:
@@ -60,13 +67,75 @@ def database_kind(url: str | None) -> str:
     raise LoopsightError(f"--db {url!r} is not a sqlite:// or postgresql:// URL")
 
 
-def stall_threshold_ms(scale: float) -> float:
-    """The watchdog's threshold for the lab: half a seed-second, scaled, and at least 5 ms.
+@dataclass(frozen=True)
+class LabOptions:
+    """How to run the lab; every check of the input is made here, when the options are built."""
 
-    The shortest blocking call in the catalogue is one seed-second; a fixed 100 ms would miss
-    it at the small scales that keep a run short.
+    scale: float = DEFAULT_SCALE
+    open_mode: OpenMode = "ab"
+    n: int = 200
+    c: int = 100
+    calibrate: bool = True
+    database_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.open_mode not in _OPEN_MODES:
+            raise LoopsightError(f"--open {self.open_mode!r} is not a mode: use 'all' or 'ab'")
+        if not self.scale > 0:
+            raise LoopsightError(f"--scale must be a positive factor (got {self.scale:g})")
+        if self.n <= 0 or self.c <= 0:
+            raise LoopsightError(f"-n and -c must be positive (got -n {self.n} -c {self.c})")
+        if self.c > self.n:
+            raise LoopsightError(
+                f"-c {self.c} is more than -n {self.n}: use at most one connection per request"
+            )
+        database_kind(self.database_url)
+
+    @property
+    def database(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return database_kind(self.database_url)
+
+
+@dataclass(frozen=True)
+class LabHooks:
+    """What the caller hears as the run goes: a scenario starts, requests complete, it ends."""
+
+    on_start: Callable[[Scenario], None] = lambda scenario: None
+    on_progress: Callable[[int], None] = lambda done: None
+    on_done: Callable[[ScenarioRun], None] = lambda run: None
+
+
+def longest_hold_s(scenario: Scenario) -> float:
+    """The longest time one request holds the loop without a break, in seed seconds: adjacent
+    loop phases are one hold (nothing runs between them)."""
+    longest = current = 0.0
+    for phase in scenario.phases:
+        current = current + phase.seconds if phase.resource == "loop" else 0.0
+        longest = max(longest, current)
+    return longest
+
+
+def stall_threshold_ms(scale: float, scenarios: Sequence[Scenario] = ()) -> float:
+    """The watchdog's threshold for a lab run: half the shortest hold it must catch, scaled.
+
+    A blocking route must be flagged, and a fixed one must not: on a busy 2-core machine a
+    fixed route still holds the loop while serving a burst, most of all when a hundred requests
+    make anyio start forty worker threads (``Thread.start`` waits for each thread to run:
+    17-58 ms measured at c=100 on case 4). Halfway to the shortest blocking hold among the
+    scenarios run leaves room both ways: the default run's shortest is case 2's 6 seed-seconds
+    (180 ms at scale 0.03, threshold 90 ms). With no blocking scenario chosen, the shortest
+    in the chosen scenarios' groups is used, then the shortest of all (one seed-second).
+    Below a scale of about 0.1 the one-second routes of ``--group all`` hold the loop no
+    longer than serving does, so their fixed twins may show small stalls.
     """
-    return max(5.0, 500.0 * scale)
+    groups = {s.group for s in scenarios}
+    for candidates in (scenarios, [s for s in SCENARIOS if s.group in groups], SCENARIOS):
+        holds = [longest_hold_s(s) for s in candidates if s.pattern == "bad" and s.stalls]
+        if any(holds):
+            break
+    shortest = min(hold for hold in holds if hold > 0)
+    return max(5.0, 1000.0 * shortest * scale / 2)
 
 
 def dispatch(scenario: Scenario) -> str:
@@ -111,90 +180,108 @@ def _batches(scenarios: Sequence[Scenario]) -> list[tuple[dict[str, str], list[S
 
 
 @dataclass(frozen=True)
-class _Settings:
-    scale: float
-    open_mode: OpenMode
-    n: int
-    c: int
-    calibrate: bool
-    database: str
-    token: str
-    trace_dir: Path | None
-    on_start: Callable[[Scenario], None] | None
-    on_progress: Callable[[int], None] | None
-    on_done: Callable[[ScenarioRun], None] | None
+class _Window:
+    """When a scenario's load ran, on the server's stall counter and the wall clock."""
+
+    stalls_seen: int  # the server's stall count before the load
+    blocked_before_s: float  # the heartbeat's blocked total before the load
+    started: float  # perf_counter at the first request
+    wall_started: float  # Unix time at the first request, to cut the trace
 
 
-class _Session:
-    """One lab server and the scenarios it serves."""
+class _LabServer:
+    """One lab server and the scenarios it serves, measured one after the other."""
 
-    def __init__(self, server: UvicornServer, settings: _Settings) -> None:
+    def __init__(self, server: UvicornServer, options: LabOptions, token: str) -> None:
         self.server = server
-        self.settings = settings
+        self.options = options
+        self.token = token
         self.costs: dict[str, float] = {}
 
     def calibrate(self, scenarios: Sequence[Scenario]) -> str | None:
         """Measure the hello routes under the run's load; return why it failed, if it did."""
-        s = self.settings
+        o = self.options
         modelled = [x for x in scenarios if x.has_model]
         kinds = {"async"} | {dispatch(x) for x in modelled} if modelled else set()
         for kind in sorted(kinds):
-            route = next(x.route for x in CATALOGUE if x.name == _CALIBRATION[kind])
-            probe = _load(self.server, route, s.n, s.c, s.open_mode, 30.0)
+            route = next(x.route for x in SCENARIOS if x.name == _CALIBRATION[kind])
+            probe = _load(self.server, route, o.n, o.c, o.open_mode, 30.0)
             if probe.aborted:
                 return f"calibration: {probe.aborted}"
-            self.costs[kind] = probe.total_s / s.n
+            self.costs[kind] = probe.total_s / o.n
         return None
 
-    def measure(self, scenario: Scenario) -> ScenarioRun:
+    def measure(
+        self, scenario: Scenario, trace_dir: Path | None, on_progress: Callable[[int], None]
+    ) -> ScenarioRun:
         """Load the scenario's route and gather what the server saw meanwhile."""
-        s = self.settings
-        n = max(1, round(s.n * scenario.requests_factor))
-        c = min(s.c, n)
+        o = self.options
+        n = max(1, round(o.n * scenario.requests_factor))
+        c = min(o.c, n)
+        model = self._predict(scenario, n, c)
+        timeout = _request_timeout(model, o.scale) if model else 60.0
+        self._warm_up(scenario, _request_timeout(model, o.scale))
+        log_offset = self.server.log_offset()
+        settled_before = self._settled(scenario)
+        window = self._open_window()
+        load = _load(self.server, scenario.route, n, c, o.open_mode, timeout, on_progress)
+        log = tuple(self.server.log_from(log_offset).splitlines())
+        run = ScenarioRun(
+            scenario, o.scale, load, None, model, n, c, self.costs.get("async", 0.0), log
+        )
+        if load.aborted:
+            return run  # the server may still be busy with queued requests: ask it nothing
+        self._settle(scenario, load.summary().status.get(200, 0), settled_before)
+        return self._close_window(run, window, trace_dir)
+
+    def _predict(self, scenario: Scenario, n: int, c: int) -> Prediction | None:
+        """The model's prediction with the calibrated server costs, if the scenario has one."""
+        if not scenario.has_model:
+            return None
+        o = self.options
         # Every request pays the loop's arrival cost (measured on /async); a thread-pool phase
         # also pays the hand-off to a worker (what /sync costs on top), inside its token.
         cost_s = self.costs.get("async", 0.0)
         dispatch_s = max(0.0, self.costs.get("sync", cost_s) - cost_s)
-        model = None
-        if scenario.has_model:
-            model = predict(
-                scenario.phases_for(s.database),
-                n=n,
-                c=c,
-                open_mode=s.open_mode,
-                pool_size=scenario.pool_size,
-                loop_cost_s=cost_s / s.scale,
-                dispatch_s=dispatch_s / s.scale,
-                capacities=scenario.capacities,
-            )
-        # One request first, so first-use costs (lazy imports, new threads) are not measured.
-        warm_from = self._settled(scenario)
-        warm = _load(self.server, scenario.route, 1, 1, "all", _request_timeout(model, s.scale))
-        self._settle(scenario, warm.summary().status.get(200, 0), warm_from)
-        log_offset = self.server.log_offset()
+        return predict(
+            scenario.phases_for(o.database),
+            n=n,
+            c=c,
+            open_mode=o.open_mode,
+            pool_size=scenario.pool_size,
+            loop_cost_s=cost_s / o.scale,
+            dispatch_s=dispatch_s / o.scale,
+            capacities=scenario.capacities,
+        )
+
+    def _warm_up(self, scenario: Scenario, timeout: float) -> None:
+        """One request first, so first-use costs (lazy imports, new threads) are not measured."""
         settled_before = self._settled(scenario)
-        before = _blocked_s(self.server)
-        seen, _ = fetch_stalls(self.server.url, s.token)
-        started = time.perf_counter()
-        timeout = _request_timeout(model, s.scale) if model else 60.0
-        load = _load(self.server, scenario.route, n, c, s.open_mode, timeout, s.on_progress)
-        log = tuple(self.server.log_from(log_offset).splitlines())
-        run = ScenarioRun(scenario, s.scale, load, None, model, n, c, cost_s, log)
-        if load.aborted:
-            return run  # the server may still be busy with queued requests: ask it nothing
-        self._settle(scenario, load.summary().status.get(200, 0), settled_before)
-        window = time.perf_counter() - started
-        _, stalls = fetch_stalls(self.server.url, s.token)
+        warm = _load(self.server, scenario.route, 1, 1, "all", timeout)
+        self._settle(scenario, warm.summary().status.get(200, 0), settled_before)
+
+    def _open_window(self) -> _Window:
+        blocked = _blocked_s(self.server)
+        seen, _ = fetch_stalls(self.server.url, self.token)
+        return _Window(seen, blocked, time.perf_counter(), time.time())
+
+    def _close_window(
+        self, run: ScenarioRun, window: _Window, trace_dir: Path | None
+    ) -> ScenarioRun:
+        """The run with what the server saw between the window's start and now."""
+        scenario = run.scenario
+        elapsed = time.perf_counter() - window.started
+        _, stalls = fetch_stalls(self.server.url, self.token)
         trace = None
-        if scenario.trace and s.trace_dir is not None:
-            trace_path = s.trace_dir / f"trace-{scenario.name}.json"
-            fetch_trace(self.server.url, s.token, trace_path)
-            trace = trace_path.name
+        if scenario.trace and trace_dir is not None:
+            trace = f"trace-{scenario.name}.json"
+            span = (window.wall_started, window.wall_started + elapsed)
+            fetch_trace(self.server.url, self.token, trace_dir / trace, span)
         return replace(
             run,
-            blocked_s=_blocked_s(self.server) - before,
-            window_s=window,
-            stalls=summarise_stalls(stalls, seen, scenario),
+            blocked_s=_blocked_s(self.server) - window.blocked_before_s,
+            window_s=elapsed,
+            stalls=summarise_stalls(stalls, window.stalls_seen, scenario),
             trace=trace,
         )
 
@@ -228,89 +315,93 @@ def _upstream(scenarios: Sequence[Scenario], env: Mapping[str, str]) -> Iterator
         yield upstream.url
 
 
+class _Lab:
+    """One lab run: the steps ``startup`` → ``main_loop`` → ``shutdown``, and what they gather."""
+
+    def __init__(self, options: LabOptions, hooks: LabHooks, trace_dir: Path | None) -> None:
+        self.options = options
+        self.hooks = hooks
+        self.trace_dir = trace_dir
+        self.token = secrets.token_urlsafe(16)
+        self.findings: dict[str, list[StaticFinding]] = {}
+        self.runs: dict[str, ScenarioRun] = {}
+        self.costs: dict[str, float] = {}
+        self.aborted: str | None = None
+
+    def run(self, scenarios: Sequence[Scenario]) -> LabRun:
+        env = self.startup(scenarios)
+        with _upstream(scenarios, env) as upstream_url:
+            if upstream_url is not None:
+                env["LOOPSIGHT_LAB_UPSTREAM"] = upstream_url
+            self.main_loop(scenarios, env)
+        return self.shutdown(scenarios)
+
+    def startup(self, scenarios: Sequence[Scenario]) -> dict[str, str]:
+        """Join the scenarios with the checker's findings; the servers' environment."""
+        o = self.options
+        self.findings = findings_by_scenario(scenarios)
+        env = {
+            "LOOPSIGHT_LAB_SCALE": repr(o.scale),
+            "PYTHONWARNINGS": "always::RuntimeWarning",  # every missed await, not just the first
+            "LOOPSIGHT_LAB_RUNTIME_TOKEN": self.token,
+            "LOOPSIGHT_LAB_STALL_MS": repr(stall_threshold_ms(o.scale, scenarios)),
+        }
+        if o.database_url is not None:
+            env["LOOPSIGHT_LAB_DB"] = o.database_url
+        return env
+
+    def main_loop(self, scenarios: Sequence[Scenario], base_env: Mapping[str, str]) -> None:
+        """One server per batch of scenarios that share settings; stop at the first abort."""
+        for env, batch in _batches(scenarios):
+            with UvicornServer(APP, env={**base_env, **env}, health_path=STATS_PATH) as server:
+                lab_server = _LabServer(server, self.options, self.token)
+                if self.options.calibrate:
+                    self.aborted = lab_server.calibrate(batch)
+                self.costs = self.costs or lab_server.costs
+                for scenario in [] if self.aborted else batch:
+                    if not self.serve(lab_server, scenario):
+                        server.stop(timeout=2.0)  # don't wait for a loop still busy
+                        break
+            if self.aborted:
+                break
+
+    def serve(self, lab_server: _LabServer, scenario: Scenario) -> bool:
+        """Measure one scenario; ``False`` when the run must stop here."""
+        self.hooks.on_start(scenario)
+        try:
+            run = lab_server.measure(scenario, self.trace_dir, self.hooks.on_progress)
+        except KeyboardInterrupt:  # outside a load: keep the runs so far
+            self.aborted = f"{scenario.name}: interrupted (Ctrl-C)"
+            return False
+        run = replace(run, findings=tuple(self.findings.get(scenario.name, ())))
+        self.runs[scenario.name] = run
+        self.hooks.on_done(run)
+        if run.load.aborted:
+            self.aborted = f"{scenario.name}: {run.load.aborted}"
+            return False
+        return True
+
+    def shutdown(self, scenarios: Sequence[Scenario]) -> LabRun:
+        """The lab run, its scenarios in the order asked."""
+        o = self.options
+        ordered = [self.runs[s.name] for s in scenarios if s.name in self.runs]
+        return LabRun(ordered, o.scale, o.open_mode, o.n, o.c, self.costs, self.aborted, o.database)
+
+
 def run_lab(
     scenarios: Sequence[Scenario],
+    options: LabOptions,
     *,
-    scale: float,
-    open_mode: OpenMode = "ab",
-    n: int = 200,
-    c: int = 100,
-    calibrate: bool = True,
-    database_url: str | None = None,
     trace_dir: Path | None = None,
-    on_start: Callable[[Scenario], None] | None = None,
-    on_progress: Callable[[int], None] | None = None,
-    on_done: Callable[[ScenarioRun], None] | None = None,
+    hooks: LabHooks | None = None,
 ) -> LabRun:
     """Measure ``scenarios`` in order; stop early if a run is cut short.
 
-    With ``calibrate``, the hello routes are measured first under the same load: their time
-    per request is what every request costs the server's loop (parsing, routing; and the
+    With ``options.calibrate``, the hello routes are measured first under the same load: their
+    time per request is what every request costs the server's loop (parsing, routing; and the
     hand-off to a worker thread for each thread-pool phase), and the model includes it. Every
     scenario is joined with the static checker's findings on its route and the stalls the
-    runtime watchdog attributed to it; scenarios marked for it leave a Perfetto trace in
-    ``trace_dir``.
+    runtime watchdog attributed to it; scenarios marked for it leave a Perfetto trace of their
+    own window in ``trace_dir``.
     """
-    if not scale > 0:
-        raise LoopsightError(f"--scale must be a positive factor (got {scale:g})")
-    if n <= 0 or c <= 0:
-        raise LoopsightError(f"-n and -c must be positive (got -n {n} -c {c})")
-    if c > n:
-        raise LoopsightError(f"-c {c} is more than -n {n}: use at most one connection per request")
-    database = database_kind(database_url)
-    token = secrets.token_urlsafe(16)
-    settings = _Settings(
-        scale,
-        open_mode,
-        n,
-        c,
-        calibrate,
-        database,
-        token,
-        trace_dir,
-        on_start,
-        on_progress,
-        on_done,
-    )
-    findings = findings_by_scenario(scenarios)
-    base_env = {
-        "LOOPSIGHT_LAB_SCALE": repr(scale),
-        "PYTHONWARNINGS": "always::RuntimeWarning",  # every missed await, not just the first
-        "LOOPSIGHT_LAB_RUNTIME_TOKEN": token,
-        "LOOPSIGHT_LAB_STALL_MS": repr(stall_threshold_ms(scale)),
-    }
-    if database_url is not None:
-        base_env["LOOPSIGHT_LAB_DB"] = database_url
-    runs: dict[str, ScenarioRun] = {}
-    costs: dict[str, float] = {}
-    aborted: str | None = None
-    with _upstream(scenarios, base_env) as upstream_url:
-        if upstream_url is not None:
-            base_env["LOOPSIGHT_LAB_UPSTREAM"] = upstream_url
-        for env, batch in _batches(scenarios):
-            with UvicornServer(APP, env={**base_env, **env}, health_path=STATS_PATH) as server:
-                session = _Session(server, settings)
-                if calibrate:
-                    aborted = session.calibrate(batch)
-                costs = costs or session.costs
-                for scenario in [] if aborted else batch:
-                    if on_start is not None:
-                        on_start(scenario)
-                    try:
-                        run = session.measure(scenario)
-                    except KeyboardInterrupt:  # outside a load: keep the runs so far
-                        aborted = f"{scenario.name}: interrupted (Ctrl-C)"
-                        server.stop(timeout=2.0)
-                        break
-                    run = replace(run, findings=tuple(findings.get(scenario.name, ())))
-                    runs[scenario.name] = run
-                    if on_done is not None:
-                        on_done(run)
-                    if run.load.aborted:
-                        aborted = f"{scenario.name}: {run.load.aborted}"
-                        server.stop(timeout=2.0)  # don't wait for a loop still busy
-                        break
-            if aborted:
-                break
-    ordered = [runs[s.name] for s in scenarios if s.name in runs]
-    return LabRun(ordered, scale, open_mode, n, c, costs, aborted, database)
+    return _Lab(options, hooks or LabHooks(), trace_dir).run(scenarios)

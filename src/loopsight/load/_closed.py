@@ -7,7 +7,7 @@ import math
 
 from loopsight.load._config import LoadConfig
 from loopsight.load._connection import Connection
-from loopsight.load._run import ProgressCallback, Run
+from loopsight.load._run import Outputs, Run
 
 __all__ = ["ClosedLoop"]
 
@@ -19,9 +19,9 @@ class ClosedLoop(Run):
         self,
         config: LoadConfig,
         loop: asyncio.AbstractEventLoop,
-        on_progress: ProgressCallback | None,
+        outputs: Outputs,
     ) -> None:
-        super().__init__(config, loop, on_progress)
+        super().__init__(config, loop, outputs)
         self._left = config.n if config.n is not None else -1  # -1: bounded by the deadline
         self._deadline = math.inf
         self._probe = config.open_mode == "ab"

@@ -36,7 +36,9 @@ class LoadConfig:
     completes); open loop when ``rate`` is set (request ``i`` is due at ``i / rate`` seconds).
     ``open_mode="ab"`` sends one probe request alone before opening the other ``c - 1``
     connections, as ApacheBench >= 2.4.33 does (closed loop only). A ``duration`` overrides
-    ``n`` (as in oha): ``n`` is then set to ``None``.
+    ``n`` (as in oha): ``n`` is then set to ``None``. Runs of at most ``exact_limit`` requests
+    keep each request's record and report exact percentiles; longer ones keep counters, a
+    histogram (percentiles within 0.1 %) and a per-second timeline, in constant memory.
     """
 
     url: str
@@ -49,6 +51,8 @@ class LoadConfig:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
     timeout: float = 30.0  # per request
+    # keep every request's record (exact percentiles) up to this many; a histogram beyond
+    exact_limit: int = 20_000
 
     def __post_init__(self) -> None:
         if self.duration is not None and self.n is not None:
@@ -67,6 +71,8 @@ class LoadConfig:
             raise LoopsightError(
                 f"concurrency (-c {self.c}) cannot exceed the request count (-n {self.n})"
             )
+        if self.exact_limit < 0:
+            raise LoopsightError(f"exact_limit must not be negative, got {self.exact_limit}")
         _positive("duration (--duration)", self.duration)
         _positive("rate (--rate)", self.rate)
         _positive("timeout (--timeout)", self.timeout)

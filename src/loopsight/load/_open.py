@@ -10,7 +10,7 @@ from time import perf_counter
 
 from loopsight.load._config import LoadConfig
 from loopsight.load._connection import Connection
-from loopsight.load._run import ProgressCallback, Run
+from loopsight.load._run import Outputs, Run
 
 __all__ = ["OpenLoop"]
 
@@ -22,9 +22,9 @@ class OpenLoop(Run):
         self,
         config: LoadConfig,
         loop: asyncio.AbstractEventLoop,
-        on_progress: ProgressCallback | None,
+        outputs: Outputs,
     ) -> None:
-        super().__init__(config, loop, on_progress)
+        super().__init__(config, loop, outputs)
         assert config.rate is not None
         self._rate = config.rate
         if config.n is not None:

@@ -20,6 +20,10 @@ Rules the figures depend on:
   ``max(c, 3)`` consecutive connect failures or timeouts with no response in between, the run
   stops and the result has ``aborted`` set. Interrupted runs (``stop()``, Ctrl-C in
   :func:`run_load_sync`) likewise keep their records; requests in flight then are dropped.
+  A records file that cannot be written any more (disk full) stops the run the same way.
+* A finished request is one tuple appended to a list, nothing more: on the tick when a second
+  has ended or the list is long enough, it goes to the :class:`Recorder`, which folds it into
+  counters, a histogram and the timeline in bulk.
 """
 
 from __future__ import annotations
@@ -27,19 +31,31 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from time import perf_counter
 
 from loopsight.errors import LoopsightError
 from loopsight.load._config import LoadConfig
 from loopsight.load._connection import Connection
-from loopsight.load._result import LoadResult, RequestRecord
+from loopsight.load._recorder import Recorder
+from loopsight.load._result import LoadResult
+from loopsight.load._sink import RawRecord, RecordsFile
+from loopsight.load._timeline import SecondCallback
 
-__all__ = ["ProgressCallback", "Run"]
+__all__ = ["Outputs", "ProgressCallback", "Run"]
 
 ProgressCallback = Callable[[int], None]
 
-_Record = tuple[float, float, int, int, str | None]
-_TICK_S = 0.1  # how often timeouts are checked and progress is reported
+_TICK_S = 0.1  # how often timeouts are checked, records folded in and progress reported
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where a run reports as it goes: finished counts, closed seconds, a records file."""
+
+    on_progress: ProgressCallback | None = None
+    on_second: SecondCallback | None = None
+    records: RecordsFile | None = None
 
 
 class Run:
@@ -49,7 +65,7 @@ class Run:
         self,
         config: LoadConfig,
         loop: asyncio.AbstractEventLoop,
-        on_progress: ProgressCallback | None,
+        outputs: Outputs,
     ) -> None:
         target = config.target()
         self.config = config
@@ -57,11 +73,13 @@ class Run:
         self._host, self._port = target.host, target.port
         self._head = config.method.upper() == "HEAD"
         self._loop = loop
-        self._on_progress = on_progress
+        self._outputs = outputs
+        self._on_progress = outputs.on_progress
         self._timeout = config.timeout
         self._c = config.c
         self._give_up = max(config.c, 3)
-        self._records: list[_Record] = []
+        self._records: list[RawRecord] = []  # finished since the recorder last took them
+        self._recorder = Recorder(0.0, config.exact_limit)  # replaced in run(), once t0 is known
         self._conns: set[Connection] = set()  # connected and not yet lost
         self._connecting = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -92,6 +110,10 @@ class Run:
     async def run(self) -> LoadResult:
         """Run to the end (or to an abort) and return what was measured."""
         self._t0 = perf_counter()
+        outputs = self._outputs
+        self._recorder = Recorder(
+            self._t0, self.config.exact_limit, outputs.records, outputs.on_second
+        )
         self._sweeper = self._loop.call_later(self._tick_s(), self._sweep)
         try:
             self._start()
@@ -105,13 +127,18 @@ class Run:
             # let the transports run their close callbacks before the loop may be closed
             await asyncio.sleep(0)
             await asyncio.sleep(0)
-        if self._crash is not None:
-            raise RuntimeError("loopsight's load driver failed") from self._crash
-        if self._fatal is not None:
+        now = perf_counter()
+        if self._crash is not None or self._fatal is not None:
+            if self._outputs.records is not None:
+                self._outputs.records.discard()
+            if self._crash is not None:
+                raise RuntimeError("loopsight's load driver failed") from self._crash
+            assert self._fatal is not None
             raise self._fatal
+        self._collect(now)
         if self._on_progress is not None:
-            self._on_progress(len(self._records))
-        return self._result()
+            self._on_progress(self._recorder.count)
+        return self._recorder.result(self.config, self._aborted, now)
 
     def stop(self, reason: str) -> None:
         """Cut the run short, keeping what has been measured; ``reason`` is one line."""
@@ -140,17 +167,6 @@ class Run:
                 conn.close()
         self._conns.clear()
 
-    def _result(self) -> LoadResult:
-        t0 = self._t0
-        records = [
-            RequestRecord(s - t0, e - t0, st, nb, err) for s, e, st, nb, err in self._records
-        ]
-        records.sort(key=lambda r: r.start)
-        total = 0.0
-        if records:
-            total = max(r.end for r in records) - min(r.start for r in records)
-        return LoadResult(self.config, records, total, self._aborted)
-
     def _tick_s(self) -> float:
         return min(_TICK_S, max(self._timeout / 4, 0.005))
 
@@ -159,9 +175,19 @@ class Run:
         self._time_out(now, now - self._timeout)
         if self._stopped:
             return
+        if self._recorder.due(len(self._records), now):
+            self._collect(now)
+            if self._recorder.failure is not None:
+                self._finish(aborted=self._recorder.failure)
+                return
         if self._on_progress is not None:
-            self._on_progress(len(self._records))
+            self._on_progress(self._recorder.count + len(self._records))
         self._sweeper = self._loop.call_later(self._tick_s(), self._sweep)
+
+    def _collect(self, now: float) -> None:
+        """Hand the records finished since the last tick to the recorder."""
+        chunk, self._records = self._records, []
+        self._recorder.take(chunk, now)
 
     def _time_out(self, now: float, before: float) -> None:
         """Fail the requests sent (or due, when still waiting) before ``before``."""

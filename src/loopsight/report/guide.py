@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from loopsight.lab.results import LabRun
 from loopsight.lab.scenarios import Scenario
-from loopsight.report._cells import HEADERS, cells, cost_note
+from loopsight.report._cells import cost_note, markdown_table
 
 __all__ = ["SECTIONS", "render_guide"]
 
@@ -149,10 +149,6 @@ SECTIONS: dict[str, Section] = {
 }
 
 
-def _row(values: tuple[str, ...]) -> str:
-    return "| " + " | ".join(value.replace("|", "\\|") for value in values) + " |"
-
-
 def _describe(scenario: Scenario) -> str:
     fix = f" Fix: {scenario.fix}." if scenario.fix else ""
     return f"- `{scenario.name}` ({scenario.pattern}): `{scenario.route}`, {scenario.summary}.{fix}"
@@ -182,8 +178,7 @@ def render_guide(lab: LabRun, command: str) -> str:
         if not runs:
             continue
         lines += ["", f"## {section.title}", "", section.seed, "", section.lesson, ""]
-        lines += [_row(HEADERS), _row(tuple("---" for _ in HEADERS))]
-        lines += [_row(cells(run)) for run in runs]
+        lines += markdown_table(runs)
         lines += [""]
         lines += [_describe(run.scenario) for run in runs]
         if section.fix:

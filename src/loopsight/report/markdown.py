@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from loopsight.lab.results import LabRun
-from loopsight.report._cells import HEADERS, cells, cost_note
+from loopsight.report._cells import cost_note, markdown_table
 
 __all__ = ["render_markdown"]
-
-
-def _row(values: tuple[str, ...]) -> str:
-    return "| " + " | ".join(value.replace("|", "\\|") for value in values) + " |"
 
 
 def render_markdown(lab: LabRun, command: str) -> str:
@@ -23,9 +19,7 @@ def render_markdown(lab: LabRun, command: str) -> str:
         f" time scale {lab.scale:g}. Times are in the seed's units (measured seconds divided by"
         " the scale); routes without I/O are in real seconds.",
         "",
-        _row(HEADERS),
-        _row(tuple("---" for _ in HEADERS)),
-        *(_row(cells(run)) for run in lab.runs),
+        *markdown_table(lab.runs),
         "",
         *(
             f"- `{run.scenario.name}`: `{run.scenario.route}`, {run.scenario.summary}"

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import httpx
 
+from loopsight.lab._heartbeat import STATS_PATH as STATS
 from loopsight.server import UvicornServer
 
-STATS = "/_lab/stats"
 BG_STATS = "/bg/stats"
 
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from loopsight.lab.runner import run_lab
+from loopsight.lab.runner import LabOptions, run_lab
 from loopsight.lab.scenarios import select
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
 def test_db_group_on_postgresql(pg_url: str) -> None:
-    lab = run_lab(
-        select(groups=["db"]), scale=0.1, open_mode="all", n=20, c=10, database_url=pg_url
-    )
+    options = LabOptions(scale=0.1, open_mode="all", n=20, c=10, database_url=pg_url)
+    lab = run_lab(select(groups=["db"]), options)
     assert lab.aborted is None
     assert lab.database == "postgresql"
     runs = {run.scenario.name: run for run in lab.runs}
@@ -43,11 +42,7 @@ def test_sync_route_survives_more_requests_than_threads(pg_url: str) -> None:
     # dependency this route deadlocked until the pool's 30 s timeout (fastapi/fastapi#3205).
     lab = run_lab(
         select(["db-async-session", "db-sync-route"]),
-        scale=0.03,
-        open_mode="all",
-        n=300,
-        c=100,
-        database_url=pg_url,
+        LabOptions(scale=0.03, open_mode="all", n=300, c=100, database_url=pg_url),
     )
     assert lab.aborted is None
     for run in lab.runs:
