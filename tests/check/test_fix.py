@@ -255,3 +255,19 @@ def test_fixable_code_has_an_example_and_a_fix_safety_section(code: str) -> None
     assert any(name.startswith(code) for name in EXAMPLES), f"no tests/check/fixes/{code}_*"
     page = (Path(__file__).parents[2] / "docs" / "rules" / f"{code}.md").read_text()
     assert "\n## Fix safety\n" in page
+
+
+def test_route_that_needs_the_loop_keeps_async(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = (
+        "import asyncio\nimport time\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+        '@app.get("/")\nasync def home(job):\n    asyncio.get_running_loop().call_soon(job)\n'
+        "    time.sleep(1)\n"
+    )
+    (tmp_path / "app.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    _fix(tmp_path, unsafe=False)
+    fixed = (tmp_path / "app.py").read_text()
+    assert "async def home(job):" in fixed  # in a thread there is no running loop
+    assert "    await asyncio.sleep(1)\n" in fixed

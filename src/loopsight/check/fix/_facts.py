@@ -9,6 +9,16 @@ from libcst.metadata import PositionProvider
 
 __all__ = ["CallFacts", "FunctionFacts", "ModuleFacts", "collect"]
 
+#: Calls that need the running loop: a function making them cannot move to a thread.
+_LOOP_BOUND = frozenset(
+    {
+        "get_running_loop",
+        "get_event_loop",
+        "create_task",
+        "ensure_future",
+        "run_coroutine_threadsafe",
+    }
+)
 #: Modules whose import makes a file a FastAPI/Starlette app (``run_in_threadpool`` is there).
 _FRAMEWORKS = ("fastapi", "starlette")
 
@@ -23,6 +33,7 @@ class FunctionFacts:
     end: int
     is_async: bool
     awaits: bool = False
+    loop_bound: bool = False  # calls something that needs the running loop
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +89,11 @@ class _Collector(cst.CSTVisitor):
         if function is not None:
             function.awaits = True
 
+    def _mark_loop_bound(self) -> None:
+        function = self._function()
+        if function is not None:
+            function.loop_bound = True
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         where = self.get_metadata(PositionProvider, node)
         facts = FunctionFacts(
@@ -127,6 +143,8 @@ class _Collector(cst.CSTVisitor):
         scope = self.scopes[-1] if self.scopes else None
         here = scope is not None and scope.is_async
         call = CallFacts(node, callee_name(node.func), here)
+        if call.name in _LOOP_BOUND:
+            self._mark_loop_bound()
         self.facts.calls.setdefault((start.line, start.column), []).append(call)
 
     def visit_Import(self, node: cst.Import) -> None:

@@ -108,7 +108,7 @@ def sync_def(finding: Finding, context: FixContext) -> Planned | None:
     if finding.context is None or finding.context.kind not in _SYNC_KINDS:
         return None
     function = _loop_function(finding, context)
-    if function is None or not function.is_async or function.awaits:
+    if function is None or not function.is_async or function.awaits or function.loop_bound:
         return None
     if context.called(function.name) or _has_coroutine_misuse(function, context):
         return None
