@@ -16,6 +16,7 @@ from loopsight.check._config import CheckConfig
 from loopsight.check._files import DEFAULT_EXCLUDE, discover
 from loopsight.check._finding import Finding
 from loopsight.check._runner import run_check
+from loopsight.check.fix import _middleware  # noqa: F401  (registers LS501's fix)
 from loopsight.check.fix._facts import collect
 from loopsight.check.fix._fixers import FIXERS, FixContext, Planned
 from loopsight.check.fix._model import FileFix, FixReport, Outcome, Safety, Status

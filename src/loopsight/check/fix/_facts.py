@@ -51,6 +51,8 @@ class ModuleFacts:
 
     calls: dict[tuple[int, int], list[CallFacts]] = field(default_factory=dict)
     functions: list[FunctionFacts] = field(default_factory=list)
+    #: classes by name, with the line their ``class`` keyword is on
+    classes: list[tuple[str, int, cst.ClassDef]] = field(default_factory=list)
     framework: str | None = None
     imported: set[str] = field(default_factory=set)
 
@@ -58,6 +60,14 @@ class ModuleFacts:
         """The innermost function called ``name`` whose lines hold ``line``."""
         around = [f for f in self.functions if f.name == name and f.start <= line <= f.end]
         return max(around, key=lambda f: f.start) if around else None
+
+    def declared_at(self, name: str, line: int) -> cst.FunctionDef | cst.ClassDef | None:
+        """The function or class called ``name`` declared at ``line`` (or decorated from it)."""
+        found: list[tuple[int, cst.FunctionDef | cst.ClassDef]] = [
+            (f.start, f.node) for f in self.functions if f.name == name and f.start >= line
+        ]
+        found += [(start, node) for n, start, node in self.classes if n == name and start >= line]
+        return min(found, key=lambda pair: pair[0])[1] if found else None
 
 
 def callee_name(func: cst.BaseExpression) -> str:
@@ -118,6 +128,8 @@ class _Collector(cst.CSTVisitor):
         self.scopes.pop()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        where = self.get_metadata(PositionProvider, node)
+        self.facts.classes.append((node.name.value, where.start.line, node))
         self.scopes.append(None)
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:

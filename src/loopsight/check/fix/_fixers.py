@@ -43,6 +43,8 @@ class Planned:
 
     edit: Edit
     node: cst.CSTNode
+    #: what the node becomes, for rewrites built whole (a middleware class)
+    replacement: cst.CSTNode | cst.FlattenSentinel[cst.BaseStatement] | None = None
 
 
 Fixer = Callable[[Finding, FixContext], Planned | None]

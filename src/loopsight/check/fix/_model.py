@@ -26,6 +26,7 @@ class FixKind(Enum):
     ASYNC_SLEEP = ("async-sleep", "use `await asyncio.sleep(...)`")
     SYNC_DEF = ("sync-def", "declare the function with `def` (FastAPI runs it in the thread pool)")
     OFFLOAD = ("offload", "run the call in a thread: `await {runner}(...)`")
+    PURE_ASGI = ("pure-asgi", "rewrite `{name}` as a pure ASGI middleware class")
 
     def __init__(self, label: str, text: str) -> None:
         self.label = label
@@ -89,7 +90,11 @@ class FileFix:
         """The unified diff, ruff's ``--diff`` form."""
         old = self.before.decode("utf-8", "replace").splitlines(keepends=True)
         new = self.after.decode("utf-8", "replace").splitlines(keepends=True)
-        return "".join(difflib.unified_diff(old, new, self.path, self.path))
+        lines = difflib.unified_diff(old, new, self.path, self.path)
+        return "".join(
+            line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+            for line in lines
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,13 +27,28 @@ class _Rewriter(cst.CSTTransformer):
         super().__init__()
         self.by_node = {id(item.node): item for item in planned}
 
+    def _declaration(
+        self, original: cst.CSTNode, updated: cst.FunctionDef | cst.ClassDef
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        """A function or class: replaced whole (middleware), made sync, or kept."""
+        item = self.by_node.get(id(original))
+        if item is not None and item.replacement is not None:
+            replacement = item.replacement
+            assert isinstance(replacement, (cst.BaseStatement, cst.FlattenSentinel))
+            return replacement
+        if item is not None and item.edit.kind is FixKind.SYNC_DEF:
+            return updated.with_changes(asynchronous=None)
+        return updated
+
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
-    ) -> cst.FunctionDef:
-        item = self.by_node.get(id(original_node))
-        if item is not None and item.edit.kind is FixKind.SYNC_DEF:
-            return updated_node.with_changes(asynchronous=None)
-        return updated_node
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        return self._declaration(original_node, updated_node)
+
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        return self._declaration(original_node, updated_node)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         updated_node = updated_node.with_changes(func=_parenthesised(updated_node.func))
