@@ -8,7 +8,7 @@ behaviour) or unsafe (applied only with ``--unsafe-fixes``), documented on its r
 
 from __future__ import annotations
 
-from loopsight.check.fix._apply import fix_findings, write_fixes
+from loopsight.check.fix._apply import fix_findings, fixable, write_fixes
 from loopsight.check.fix._model import (
     Edit,
     FileFix,
@@ -18,7 +18,7 @@ from loopsight.check.fix._model import (
     Safety,
     Status,
 )
-from loopsight.check.fix._output import print_report
+from loopsight.check.fix._output import fixable_line, print_report
 
 __all__ = [
     "Edit",
@@ -29,6 +29,8 @@ __all__ = [
     "Safety",
     "Status",
     "fix_findings",
+    "fixable",
+    "fixable_line",
     "print_report",
     "write_fixes",
 ]

@@ -22,7 +22,7 @@ from loopsight.check.fix._fixers import FIXERS, FixContext, Planned
 from loopsight.check.fix._model import FileFix, FixReport, Outcome, Safety, Status
 from loopsight.check.fix._rewrite import rewrite, still_compiles
 
-__all__ = ["fix_findings", "write_fixes"]
+__all__ = ["fix_findings", "fixable", "write_fixes"]
 
 _NO_COMPILE = "the fixed file would not compile"
 _NOT_REMOVED = "the re-check still reports the finding"
@@ -153,11 +153,10 @@ def _still_reported(
     return failing
 
 
-def fix_findings(
-    findings: list[Finding], paths: list[str], config: CheckConfig, *, unsafe: bool = False
-) -> FixReport:
-    """Plan, apply in memory, re-check and roll back; nothing is written (see
-    :func:`write_fixes`)."""
+def _plan(
+    findings: list[Finding], paths: list[str], config: CheckConfig, unsafe: bool
+) -> tuple[list[_FilePlan], dict[Finding, Outcome]]:
+    """An edit per finding that has one, by file, and every finding's planned outcome."""
     by_path: dict[str, list[Finding]] = {}
     for finding in findings:
         by_path.setdefault(finding.path, []).append(finding)
@@ -169,6 +168,22 @@ def fix_findings(
         outcomes.update(outcome)
         if plan is not None and plan.chosen:
             plans.append(plan)
+    return plans, outcomes
+
+
+def fixable(findings: list[Finding], paths: list[str], config: CheckConfig) -> FixReport:
+    """The fixes ``--fix`` would offer (planned only: not applied or re-checked), for the
+    ``N fixable`` line of a plain check."""
+    _, outcomes = _plan(findings, paths, config, unsafe=False)
+    return FixReport(tuple(outcomes[f] for f in findings), ())
+
+
+def fix_findings(
+    findings: list[Finding], paths: list[str], config: CheckConfig, *, unsafe: bool = False
+) -> FixReport:
+    """Plan, apply in memory, re-check and roll back; nothing is written (see
+    :func:`write_fixes`)."""
+    plans, outcomes = _plan(findings, paths, config, unsafe)
     dropped: dict[int, str] = {}
     rendered = _settle(plans, dropped, findings, paths, config)
     for plan in plans:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from loopsight.check._finding import Finding
 from loopsight.check.fix._model import FixReport, Status
 
-__all__ = ["print_report"]
+__all__ = ["fixable_line", "print_report"]
 
 
 def _plural(count: int, word: str, plural: str = "") -> str:
@@ -22,6 +22,16 @@ def _hidden(report: FixReport) -> str:
         return ""
     fixes = _plural(hidden, "hidden fix", "hidden fixes")
     return f" ({fixes} can be enabled with the `--unsafe-fixes` option)"
+
+
+def fixable_line(report: FixReport) -> str:
+    """Ruff's hint under a plain check: ``[*] N fixable with the `--fix` option (...)``."""
+    fixed, hidden = report.count(Status.FIXED), report.count(Status.UNSAFE)
+    if not fixed and not hidden:
+        return ""
+    if not fixed:
+        return f"No fixes available{_hidden(report)}.\n"
+    return f"[*] {fixed} fixable with the `--fix` option{_hidden(report)}.\n"
 
 
 def _json(report: FixReport, diff: bool) -> str:
@@ -61,7 +71,7 @@ def print_report(
         sys.stderr.write(f"loopsight: error: {error}\n")
     if diff:
         sys.stderr.write(f"Would fix {_plural(fixed, 'finding')}.\n")
-        sys.stderr.write(f"[*] {fixed} fixable with the `--fix` option{_hidden(report)}.\n")
+        sys.stderr.write(fixable_line(report))
         return 1 if fixed else 0
     left = len(report.remaining)
     total = _plural(len(report.outcomes), "finding")
