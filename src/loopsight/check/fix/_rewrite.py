@@ -61,9 +61,16 @@ class _Rewriter(cst.CSTTransformer):
             return cst.Await(updated_node.with_changes(func=sleep))
         if kind is FixKind.OFFLOAD:
             func = cst.parse_expression(item.edit.callee)
+            # one argument a line stays so: the callee gets a line of its own
+            spacing = updated_node.whitespace_before_args
+            after: cst.BaseParenthesizableWhitespace = (
+                spacing
+                if isinstance(spacing, cst.ParenthesizedWhitespace)
+                else cst.SimpleWhitespace(" ")
+            )
             first = cst.Arg(
                 updated_node.func,
-                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                comma=cst.Comma(whitespace_after=after)
                 if updated_node.args
                 else cst.MaybeSentinel.DEFAULT,
             )
