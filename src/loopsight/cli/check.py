@@ -135,5 +135,6 @@ def run(argv: list[str]) -> int:
         if result.findings:  # only then pay for libcst
             from loopsight.check.fix import fixable, fixable_line
 
-            sys.stderr.write(fixable_line(fixable(result.findings, targets, settings)))
+            hint = fixable(result.findings, targets, settings, unsafe=options.unsafe_fixes)
+            sys.stderr.write(fixable_line(hint))
     return 1 if result.findings else 0

@@ -171,10 +171,12 @@ def _plan(
     return plans, outcomes
 
 
-def fixable(findings: list[Finding], paths: list[str], config: CheckConfig) -> FixReport:
+def fixable(
+    findings: list[Finding], paths: list[str], config: CheckConfig, *, unsafe: bool = False
+) -> FixReport:
     """The fixes ``--fix`` would offer (planned only: not applied or re-checked), for the
     ``N fixable`` line of a plain check."""
-    _, outcomes = _plan(findings, paths, config, unsafe=False)
+    _, outcomes = _plan(findings, paths, config, unsafe)
     return FixReport(tuple(outcomes[f] for f in findings), ())
 
 
