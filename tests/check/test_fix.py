@@ -304,3 +304,42 @@ def test_plain_check_says_what_is_fixable(
     assert code == 1
     assert err.endswith("[*] 1 fixable with the `--fix` option.\n")
     assert app.read_bytes() == before
+
+
+DEADLOCK = """\
+from fastapi import Depends, FastAPI
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+app = FastAPI()
+SessionLocal = sessionmaker(create_engine("postgresql+psycopg://localhost/lab"))
+
+
+def get_session():
+    with SessionLocal() as session:
+        yield session
+
+
+@app.get("/items", response_model=list[int])
+async def items(session: Session = Depends(get_session)):
+    return list(session.execute(text("select 1")).scalars())
+"""
+
+
+def test_fix_that_brings_a_new_finding_falls_back_or_rolls_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = tmp_path / "app.py"
+    app.write_text(DEADLOCK)
+    monkeypatch.chdir(tmp_path)
+    # `def items` would be LS601 (a pooled session held across validation in the thread pool)
+    [outcome] = _fix(tmp_path, unsafe=False).outcomes
+    assert outcome.status is Status.ROLLED_BACK
+    assert outcome.reason == "the fix brings a new finding (LS601 at app.py)"
+    assert app.read_text() == DEADLOCK
+    [outcome] = _fix(tmp_path, unsafe=True).outcomes  # the next fix is tried instead
+    assert outcome.status is Status.FIXED
+    assert outcome.edit is not None
+    assert outcome.edit.kind is FixKind.OFFLOAD
+    assert "await run_in_threadpool(session.execute, " in app.read_text()
+    assert run_check(["."], CONFIG, jobs=1).findings == []

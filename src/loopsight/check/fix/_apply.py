@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from loopsight.check._runner import run_check
 from loopsight.check.fix import _middleware  # noqa: F401  (registers LS501's fix)
 from loopsight.check.fix._facts import collect
 from loopsight.check.fix._fixers import FIXERS, FixContext, Planned
-from loopsight.check.fix._model import FileFix, FixReport, Outcome, Safety, Status
+from loopsight.check.fix._model import FileFix, FixKind, FixReport, Outcome, Safety, Status
 from loopsight.check.fix._rewrite import rewrite, still_compiles
 
 __all__ = ["fix_findings", "fixable", "write_fixes"]
@@ -28,14 +28,32 @@ _NO_COMPILE = "the fixed file would not compile"
 _NOT_REMOVED = "the re-check still reports the finding"
 
 
+#: An edit's identity: the node it rewrites and how (two findings may share one edit).
+_EditKey = tuple[int, FixKind]
+
+
+def _edit_key(planned: Planned) -> _EditKey:
+    return (id(planned.node), planned.edit.kind)
+
+
 @dataclass(slots=True)
 class _FilePlan:
-    """One file: its bytes as read, its tree, and the edit chosen for each finding."""
+    """One file: its bytes as read, its tree, and the fixes allowed for each finding, best
+    first (when one is rolled back, the next is tried)."""
 
     path: str
     before: bytes
     module: cst.Module
-    chosen: dict[Finding, Planned] = field(default_factory=dict)
+    candidates: dict[Finding, list[Planned]] = field(default_factory=dict)
+
+    def chosen(self, dropped: Container[_EditKey]) -> dict[Finding, Planned]:
+        """Each finding's first fix not rolled back."""
+        chosen = {}
+        for finding, candidates in self.candidates.items():
+            left = [p for p in candidates if _edit_key(p) not in dropped]
+            if left:
+                chosen[finding] = left[0]
+        return chosen
 
 
 class _CalledNames:
@@ -70,17 +88,20 @@ def _calls_in(path: Path) -> set[str]:
     return names
 
 
-def _choose(finding: Finding, context: FixContext, unsafe: bool) -> tuple[Planned | None, bool]:
-    """The first fix that applies and is allowed, and whether an unsafe one was held back."""
+def _choose(finding: Finding, context: FixContext, unsafe: bool) -> tuple[list[Planned], bool]:
+    """The fixes that apply and are allowed, best first, and whether an unsafe one was held
+    back."""
+    allowed: list[Planned] = []
     held_back = False
     for fixer in FIXERS.get(finding.code, ()):
         planned = fixer(finding, context)
         if planned is None:
             continue
         if planned.edit.safety is Safety.SAFE or unsafe:
-            return planned, held_back
-        held_back = True
-    return None, held_back
+            allowed.append(planned)
+        else:
+            held_back = True
+    return allowed, held_back
 
 
 def _plan_file(
@@ -97,22 +118,21 @@ def _plan_file(
     plan = _FilePlan(path, before, wrapper.module)
     context = FixContext(path, before.splitlines(), collect(wrapper), called, tuple(findings))
     for finding in findings:
-        planned, held_back = _choose(finding, context, unsafe)
-        if planned is not None:
-            plan.chosen[finding] = planned
-            outcomes[finding] = Outcome(finding, Status.FIXED, planned.edit)
+        allowed, held_back = _choose(finding, context, unsafe)
+        if allowed:
+            plan.candidates[finding] = allowed
+            outcomes[finding] = Outcome(finding, Status.FIXED, allowed[0].edit)
         elif held_back:
             outcomes[finding] = Outcome(finding, Status.UNSAFE, reason="needs --unsafe-fixes")
     return plan, outcomes
 
 
-def _edits(plan: _FilePlan, dropped: set[int]) -> list[Planned]:
+def _edits(plan: _FilePlan, dropped: Container[_EditKey]) -> list[Planned]:
     """The file's distinct edits still in play (one edit may fix several findings)."""
-    unique = {id(p.node): p for p in plan.chosen.values() if id(p.node) not in dropped}
-    return list(unique.values())
+    return list({_edit_key(p): p for p in plan.chosen(dropped).values()}.values())
 
 
-def _render(plan: _FilePlan, dropped: set[int]) -> bytes | None:
+def _render(plan: _FilePlan, dropped: set[_EditKey]) -> bytes | None:
     """The rewritten file, dropping (into ``dropped``) edits that break compilation alone."""
     edits = _edits(plan, dropped)
     if not edits:
@@ -122,12 +142,12 @@ def _render(plan: _FilePlan, dropped: set[int]) -> bytes | None:
         return after
     for edit in edits:
         if not still_compiles(rewrite(plan.module, [edit]), plan.path):
-            dropped.add(id(edit.node))
+            dropped.add(_edit_key(edit))
     edits = _edits(plan, dropped)
     after = rewrite(plan.module, edits) if edits else b""
     if edits and still_compiles(after, plan.path):
         return after
-    dropped.update(id(edit.node) for edit in edits)  # fine alone, broken together
+    dropped.update(_edit_key(edit) for edit in edits)  # fine alone, broken together
     return None
 
 
@@ -136,21 +156,40 @@ def _key(finding: Finding) -> tuple[str, str, str, str]:
     return (finding.path, finding.code, finding.message, function)
 
 
-def _still_reported(
-    plans: Iterable[_FilePlan], dropped: set[int], before: list[Finding], after: list[Finding]
-) -> set[int]:
-    """Edits whose findings the re-check still reports (by message: lines may have moved)."""
+def _failing(
+    plans: Iterable[_FilePlan],
+    dropped: Container[_EditKey],
+    before: list[Finding],
+    after: list[Finding],
+) -> dict[_EditKey, str]:
+    """Edits to roll back, with why: their finding is still reported, or a finding the code
+    did not have appeared where they apply (compared by message: lines may have moved)."""
     counted_before, counted_after = Counter(map(_key, before)), Counter(map(_key, after))
     fixing: dict[tuple[str, str, str, str], list[Planned]] = {}
     for plan in plans:
-        for finding, planned in plan.chosen.items():
-            if id(planned.node) not in dropped:
-                fixing.setdefault(_key(finding), []).append(planned)
-    failing: set[int] = set()
+        for finding, planned in plan.chosen(dropped).items():
+            fixing.setdefault(_key(finding), []).append(planned)
+    failing: dict[_EditKey, str] = {}
     for key, edits in fixing.items():
         if counted_before[key] - counted_after[key] < len(edits):
-            failing.update(id(p.node) for p in edits)
+            failing.update(dict.fromkeys((_edit_key(p) for p in edits), _NOT_REMOVED))
+    for finding in after:
+        if counted_after[_key(finding)] > counted_before[_key(finding)]:
+            reason = f"the fix brings a new finding ({finding.code} at {finding.path})"
+            culprits = _near(fixing, finding) or [p for edits in fixing.values() for p in edits]
+            for planned in culprits:
+                failing.setdefault(_edit_key(planned), reason)
     return failing
+
+
+def _near(
+    fixing: dict[tuple[str, str, str, str], list[Planned]], finding: Finding
+) -> list[Planned]:
+    """The edits in the new finding's function (by name), or else in its file."""
+    function = finding.context.function if finding.context is not None else ""
+    in_file = {key: edits for key, edits in fixing.items() if key[0] == finding.path}
+    same = [p for key, edits in in_file.items() if key[3] == function for p in edits]
+    return same or [p for edits in in_file.values() for p in edits]
 
 
 def _plan(
@@ -166,7 +205,7 @@ def _plan(
     for path, group in by_path.items():
         plan, outcome = _plan_file(path, group, called, unsafe)
         outcomes.update(outcome)
-        if plan is not None and plan.chosen:
+        if plan is not None and plan.candidates:
             plans.append(plan)
     return plans, outcomes
 
@@ -186,20 +225,24 @@ def fix_findings(
     """Plan, apply in memory, re-check and roll back; nothing is written (see
     :func:`write_fixes`)."""
     plans, outcomes = _plan(findings, paths, config, unsafe)
-    dropped: dict[int, str] = {}
+    dropped: dict[_EditKey, str] = {}
     rendered = _settle(plans, dropped, findings, paths, config)
     for plan in plans:
-        for finding, planned in plan.chosen.items():
-            reason = dropped.get(id(planned.node))
-            if reason is not None:
-                outcomes[finding] = Outcome(finding, Status.ROLLED_BACK, planned.edit, reason)
+        chosen = plan.chosen(dropped)
+        for finding, candidates in plan.candidates.items():
+            if finding in chosen:
+                outcomes[finding] = Outcome(finding, Status.FIXED, chosen[finding].edit)
+            else:  # every fix it had was rolled back: report the last one tried
+                last = candidates[-1]
+                reason = dropped[_edit_key(last)]
+                outcomes[finding] = Outcome(finding, Status.ROLLED_BACK, last.edit, reason)
     files = tuple(FileFix(p.path, p.before, rendered[p.path]) for p in plans if p.path in rendered)
     return FixReport(tuple(outcomes[f] for f in findings), files)
 
 
 def _settle(
     plans: list[_FilePlan],
-    dropped: dict[int, str],
+    dropped: dict[_EditKey, str],
     findings: list[Finding],
     paths: list[str],
     config: CheckConfig,
@@ -209,7 +252,7 @@ def _settle(
     while True:
         rendered: dict[str, bytes] = {}
         for plan in plans:
-            broken: set[int] = set(dropped)
+            broken: set[_EditKey] = set(dropped)
             after = _render(plan, broken)
             dropped.update(dict.fromkeys(broken - set(dropped), _NO_COMPILE))
             if after is not None:
@@ -217,10 +260,10 @@ def _settle(
         if not rendered:
             return rendered
         recheck = run_check(paths, config, jobs=1, sources=rendered).findings
-        failing = _still_reported(plans, set(dropped), findings, recheck)
+        failing = _failing(plans, set(dropped), findings, recheck)
         if not failing:
             return rendered
-        dropped.update(dict.fromkeys(failing, _NOT_REMOVED))
+        dropped.update(failing)
 
 
 def write_fixes(report: FixReport) -> FixReport:
