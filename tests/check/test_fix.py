@@ -294,18 +294,6 @@ async def test_rewritten_middleware_still_sets_its_headers(anyio_backend: str) -
     assert float(response.headers["X-Process-Time"]) >= 0
 
 
-def test_plain_check_says_what_is_fixable(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    app = _sleeps(tmp_path)
-    before = app.read_bytes()
-    monkeypatch.chdir(tmp_path)
-    code, _, err = _cli(["."], capsys)
-    assert code == 1
-    assert err.endswith("[*] 1 fixable with the `--fix` option.\n")
-    assert app.read_bytes() == before
-
-
 DEADLOCK = """\
 from fastapi import Depends, FastAPI
 from sqlalchemy import create_engine, text

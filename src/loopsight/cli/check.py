@@ -132,9 +132,4 @@ def run(argv: list[str]) -> int:
         summary = f"Found {count} finding{'s' if count != 1 else ''}" if count else "All clear"
         files = f"{result.files} file{'s' if result.files != 1 else ''}"
         sys.stderr.write(f"{summary} in {files} ({result.lines:_} lines).\n")
-        if result.findings:  # only then pay for libcst
-            from loopsight.check.fix import fixable, fixable_line
-
-            hint = fixable(result.findings, targets, settings, unsafe=options.unsafe_fixes)
-            sys.stderr.write(fixable_line(hint))
     return 1 if result.findings else 0

@@ -8,7 +8,7 @@ behaviour) or unsafe (applied only with ``--unsafe-fixes``), documented on its r
 
 from __future__ import annotations
 
-from loopsight.check.fix._apply import fix_findings, fixable, write_fixes
+from loopsight.check.fix._apply import fix_findings, write_fixes
 from loopsight.check.fix._model import (
     Edit,
     FileFix,
@@ -29,7 +29,6 @@ __all__ = [
     "Safety",
     "Status",
     "fix_findings",
-    "fixable",
     "fixable_line",
     "print_report",
     "write_fixes",

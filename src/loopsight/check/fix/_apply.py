@@ -22,7 +22,7 @@ from loopsight.check.fix._fixers import FIXERS, FixContext, Planned
 from loopsight.check.fix._model import FileFix, FixKind, FixReport, Outcome, Safety, Status
 from loopsight.check.fix._rewrite import rewrite, still_compiles
 
-__all__ = ["fix_findings", "fixable", "write_fixes"]
+__all__ = ["fix_findings", "write_fixes"]
 
 _NO_COMPILE = "the fixed file would not compile"
 _NOT_REMOVED = "the re-check still reports the finding"
@@ -112,7 +112,8 @@ def _plan_file(
         return None, outcomes
     try:
         before = Path(path).read_bytes()
-        wrapper = cst.MetadataWrapper(cst.parse_module(before))
+        # a fresh tree: the wrapper's defensive deep copy would cost as much as the parse
+        wrapper = cst.MetadataWrapper(cst.parse_module(before), unsafe_skip_copy=True)
     except (OSError, cst.ParserSyntaxError, UnicodeDecodeError):
         return None, outcomes  # unreadable or unparsable: left untouched
     plan = _FilePlan(path, before, wrapper.module)
@@ -208,15 +209,6 @@ def _plan(
         if plan is not None and plan.candidates:
             plans.append(plan)
     return plans, outcomes
-
-
-def fixable(
-    findings: list[Finding], paths: list[str], config: CheckConfig, *, unsafe: bool = False
-) -> FixReport:
-    """The fixes ``--fix`` would offer (planned only: not applied or re-checked), for the
-    ``N fixable`` line of a plain check."""
-    _, outcomes = _plan(findings, paths, config, unsafe)
-    return FixReport(tuple(outcomes[f] for f in findings), ())
 
 
 def fix_findings(
