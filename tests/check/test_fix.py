@@ -331,3 +331,23 @@ def test_fix_that_brings_a_new_finding_falls_back_or_rolls_back(
     assert outcome.edit.kind is FixKind.OFFLOAD
     assert "await run_in_threadpool(session.execute, " in app.read_text()
     assert run_check(["."], CONFIG, jobs=1).findings == []
+
+
+def test_finding_ended_by_another_fix_counts_as_fixed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "app.py").write_text(
+        "import time\n\nimport bcrypt\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+        '@app.post("/login")\nasync def login(password, hashed):\n    time.sleep(0.1)\n'
+        "    return bcrypt.checkpw(password, hashed)\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    report = _fix(tmp_path, unsafe=False)
+    outcomes = {o.finding.code: o for o in report.outcomes}
+    assert set(outcomes) == {"LS101", "LS202"}  # LS202 (CPU) has no fix of its own
+    assert outcomes["LS101"].status is Status.FIXED
+    assert outcomes["LS202"].status is Status.FIXED
+    assert outcomes["LS202"].edit is None
+    assert outcomes["LS202"].reason == "removed by another fix"
+    assert "def login(password, hashed):" in (tmp_path / "app.py").read_text()
+    assert run_check(["."], CONFIG, jobs=1).findings == []

@@ -218,7 +218,7 @@ def fix_findings(
     :func:`write_fixes`)."""
     plans, outcomes = _plan(findings, paths, config, unsafe)
     dropped: dict[_EditKey, str] = {}
-    rendered = _settle(plans, dropped, findings, paths, config)
+    rendered, left = _settle(plans, dropped, findings, paths, config)
     for plan in plans:
         chosen = plan.chosen(dropped)
         for finding, candidates in plan.candidates.items():
@@ -228,6 +228,8 @@ def fix_findings(
                 last = candidates[-1]
                 reason = dropped[_edit_key(last)]
                 outcomes[finding] = Outcome(finding, Status.ROLLED_BACK, last.edit, reason)
+    if rendered:
+        _gone_with_others(outcomes, findings, left)
     files = tuple(FileFix(p.path, p.before, rendered[p.path]) for p in plans if p.path in rendered)
     return FixReport(tuple(outcomes[f] for f in findings), files)
 
@@ -238,9 +240,9 @@ def _settle(
     findings: list[Finding],
     paths: list[str],
     config: CheckConfig,
-) -> dict[str, bytes]:
+) -> tuple[dict[str, bytes], list[Finding]]:
     """Render and re-check until every edit left removes its finding (each round drops at
-    least one edit, so this ends)."""
+    least one edit, so this ends): the rewritten files and the findings they still have."""
     while True:
         rendered: dict[str, bytes] = {}
         for plan in plans:
@@ -250,12 +252,26 @@ def _settle(
             if after is not None:
                 rendered[plan.path] = after
         if not rendered:
-            return rendered
+            return rendered, findings
         recheck = run_check(paths, config, jobs=1, sources=rendered).findings
         failing = _failing(plans, set(dropped), findings, recheck)
         if not failing:
-            return rendered
+            return rendered, recheck
         dropped.update(failing)
+
+
+def _gone_with_others(
+    outcomes: dict[Finding, Outcome], findings: list[Finding], left: list[Finding]
+) -> None:
+    """Findings no edit was for that the re-check no longer reports (a call made ``def`` or
+    moved to a thread also ends the CPU finding at the same place): fixed, by another fix."""
+    fixed = Counter(_key(f) for f in findings if outcomes[f].status is Status.FIXED)
+    gone = Counter(map(_key, findings)) - Counter(map(_key, left)) - fixed
+    for finding in findings:
+        key = _key(finding)
+        if outcomes[finding].status in (Status.NO_FIX, Status.UNSAFE) and gone[key] > 0:
+            gone[key] -= 1
+            outcomes[finding] = Outcome(finding, Status.FIXED, reason="removed by another fix")
 
 
 def write_fixes(report: FixReport) -> FixReport:
