@@ -133,20 +133,29 @@ def _edits(plan: _FilePlan, dropped: Container[_EditKey]) -> list[Planned]:
     return list({_edit_key(p): p for p in plan.chosen(dropped).values()}.values())
 
 
+def _rendered(plan: _FilePlan, edits: list[Planned]) -> bytes | None:
+    """The file with ``edits`` applied, if it still compiles."""
+    try:
+        after = rewrite(plan.module, edits)
+    except Exception:  # a libcst refusal is one bad edit: roll it back and go on
+        return None
+    return after if still_compiles(after, plan.path) else None
+
+
 def _render(plan: _FilePlan, dropped: set[_EditKey]) -> bytes | None:
     """The rewritten file, dropping (into ``dropped``) edits that break compilation alone."""
     edits = _edits(plan, dropped)
     if not edits:
         return None
-    after = rewrite(plan.module, edits)
-    if still_compiles(after, plan.path):
+    after = _rendered(plan, edits)
+    if after is not None:
         return after
     for edit in edits:
-        if not still_compiles(rewrite(plan.module, [edit]), plan.path):
+        if _rendered(plan, [edit]) is None:
             dropped.add(_edit_key(edit))
     edits = _edits(plan, dropped)
-    after = rewrite(plan.module, edits) if edits else b""
-    if edits and still_compiles(after, plan.path):
+    after = _rendered(plan, edits) if edits else None
+    if after is not None:
         return after
     dropped.update(_edit_key(edit) for edit in edits)  # fine alone, broken together
     return None
