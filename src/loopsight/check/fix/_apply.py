@@ -1,5 +1,6 @@
-"""The fixer's steps: plan an edit per finding -> rewrite each file -> re-check the project
-with the rewritten files -> roll back edits that break a file or leave their finding -> write.
+"""The fixer's steps: plan the allowed fixes per finding -> rewrite each file -> re-check the
+project with the rewritten files -> roll back edits that break a file, leave their finding or
+bring a new one (the finding's next fix is tried) -> write.
 """
 
 from __future__ import annotations
