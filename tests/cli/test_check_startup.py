@@ -94,6 +94,9 @@ def test_defaults() -> None:
         "config": None,
         "no_cache": False,
         "jobs": None,
+        "fix": False,
+        "diff": False,
+        "unsafe_fixes": False,
     }
 
 

@@ -6,6 +6,7 @@ import gc
 import marshal
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -168,43 +169,61 @@ def run_check(
     *,
     cache_dir: Path | None = None,
     jobs: int | None = None,
+    sources: Mapping[str, bytes] | None = None,
 ) -> CheckResult:
-    """Check every Python file under ``paths``; never imports or runs the code checked."""
+    """Check every Python file under ``paths``; never imports or runs the code checked.
+
+    ``sources`` gives the contents of some files (by shown path) instead of the disk's: the
+    fixer re-checks its rewrites before writing them (not cached).
+    """
     enabled = gc.isenabled()
     gc.disable()  # the run allocates millions of acyclic objects; collections only cost time
     try:
-        return _run(paths, config or CheckConfig(), cache_dir, jobs)
+        return _run(paths, config or CheckConfig(), cache_dir, jobs, sources or {})
     finally:
         if enabled:
             gc.enable()
 
 
 def _run(
-    paths: list[str], config: CheckConfig, cache_dir: Path | None, jobs: int | None
+    paths: list[str],
+    config: CheckConfig,
+    cache_dir: Path | None,
+    jobs: int | None,
+    sources: Mapping[str, bytes],
 ) -> CheckResult:
     extra = {name: code for hook in HOOKS.configured_calls for name, code in hook(config).items()}
     context = _JobContext([], CanonicalNames(extra_blocking=extra), offload_functions(config))
-    sources = discover(paths, DEFAULT_EXCLUDE + config.exclude)
+    files = discover(paths, DEFAULT_EXCLUDE + config.exclude)
     cache = SummaryCache(cache_dir) if cache_dir is not None else None
-    summaries, pending = _collect(sources, context.jobs, cache, config.fingerprint())
+    summaries, pending = _collect(files, context.jobs, cache, config.fingerprint(), sources)
     fresh = _analyse_all(context, pending, jobs if jobs is not None else (os.cpu_count() or 1))
     summaries.update(fresh)
     if cache is not None:
         for position, summary in fresh.items():
-            cache.put(context.jobs[position].key, summary)
+            if context.jobs[position].key:  # given sources have no key: never cached
+                cache.put(context.jobs[position].key, summary)
         cache.save()
-    ordered = [summaries[position] for position in range(len(sources))]
+    ordered = [summaries[position] for position in range(len(files))]
     return _findings(ordered, config, context.names, len(pending))
 
 
 def _collect(
-    sources: list[SourceFile], jobs: list[_Job], cache: SummaryCache | None, fingerprint: str
+    sources: list[SourceFile],
+    jobs: list[_Job],
+    cache: SummaryCache | None,
+    fingerprint: str,
+    given: Mapping[str, bytes],
 ) -> tuple[dict[int, ModuleSummary], list[int]]:
     """One job per source; the summaries the cache (or an unreadable file) already gives, and
     the positions still to parse."""
     summaries: dict[int, ModuleSummary] = {}
     pending: list[int] = []
     for position, source in enumerate(sources):
+        if source.shown in given:
+            jobs.append(_Job(source, given[source.shown], ""))
+            pending.append(position)
+            continue
         found = _cached_or_read(source, cache, fingerprint)
         if isinstance(found, _Job):
             jobs.append(found)

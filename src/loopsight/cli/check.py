@@ -60,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-j", "--jobs", type=int, metavar="N", help="Parser processes (default: CPUs)."
     )
+    parser.add_argument("--fix", action="store_true", help="Apply safe fixes in place.")
+    parser.add_argument(
+        "--diff", action="store_true", help="Print the fixes as a unified diff; write nothing."
+    )
+    parser.add_argument(
+        "--unsafe-fixes", action="store_true", help="Also apply fixes that change behaviour."
+    )
     return parser
 
 
@@ -108,6 +115,14 @@ def run(argv: list[str]) -> int:
         fail(str(exc))
     except FileNotFoundError as exc:
         fail(f"no such file or directory: {exc.args[0] if exc.args else exc}")
+    if options.fix or options.diff:
+        from loopsight.check.fix import fix_findings, print_report, write_fixes
+
+        report = fix_findings(result.findings, targets, settings, unsafe=options.unsafe_fixes)
+        if not options.diff:
+            report = write_fixes(report)
+        render = RENDERERS[output_format]
+        return print_report(report, render, output_format=output_format, diff=options.diff)
     if options.statistics:
         sys.stdout.write(render_statistics(result.findings))
     else:

@@ -1,0 +1,316 @@
+"""The fixer's steps: plan the allowed fixes per finding -> rewrite each file -> re-check the
+project with the rewritten files -> roll back edits that break a file, leave their finding or
+bring a new one (the finding's next fix is tried) -> write.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+from collections.abc import Callable, Container, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import libcst as cst
+
+from loopsight.check._config import CheckConfig
+from loopsight.check._files import DEFAULT_EXCLUDE, discover
+from loopsight.check._finding import Finding
+from loopsight.check._runner import run_check
+from loopsight.check.fix import _middleware  # noqa: F401  (registers LS501's fix)
+from loopsight.check.fix._facts import collect
+from loopsight.check.fix._fixers import FIXERS, FixContext, Planned
+from loopsight.check.fix._model import FileFix, FixKind, FixReport, Outcome, Safety, Status
+from loopsight.check.fix._rewrite import rewrite, still_compiles
+
+__all__ = ["fix_findings", "write_fixes"]
+
+_NO_COMPILE = "the fixed file would not compile"
+_NOT_REMOVED = "the re-check still reports the finding"
+
+
+#: An edit's identity: the node it rewrites and how (two findings may share one edit).
+_EditKey = tuple[int, FixKind]
+
+
+def _edit_key(planned: Planned) -> _EditKey:
+    return (id(planned.node), planned.edit.kind)
+
+
+@dataclass(slots=True)
+class _FilePlan:
+    """One file: its bytes as read, its tree, and the fixes allowed for each finding, best
+    first (when one is rolled back, the next is tried)."""
+
+    path: str
+    before: bytes
+    module: cst.Module
+    candidates: dict[Finding, list[Planned]] = field(default_factory=dict)
+
+    def chosen(self, dropped: Container[_EditKey]) -> dict[Finding, Planned]:
+        """Each finding's first fix not rolled back."""
+        chosen = {}
+        for finding, candidates in self.candidates.items():
+            left = [p for p in candidates if _edit_key(p) not in dropped]
+            if left:
+                chosen[finding] = left[0]
+        return chosen
+
+
+class _CalledNames:
+    """The names called anywhere in the checked files, read (with ``ast``) on first use."""
+
+    def __init__(self, paths: list[str], config: CheckConfig) -> None:
+        self.paths = paths
+        self.config = config
+        self.names: set[str] | None = None
+
+    def __call__(self, name: str) -> bool:
+        if self.names is None:
+            self.names = set()
+            for source in discover(self.paths, DEFAULT_EXCLUDE + self.config.exclude):
+                self.names |= _calls_in(Path(source.path))
+        return name in self.names
+
+
+def _calls_in(path: Path) -> set[str]:
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name):
+                names.add(func.id)
+            elif isinstance(func, ast.Attribute):
+                names.add(func.attr)
+    return names
+
+
+def _choose(finding: Finding, context: FixContext, unsafe: bool) -> tuple[list[Planned], bool]:
+    """The fixes that apply and are allowed, best first, and whether an unsafe one was held
+    back."""
+    allowed: list[Planned] = []
+    held_back = False
+    for fixer in FIXERS.get(finding.code, ()):
+        planned = fixer(finding, context)
+        if planned is None:
+            continue
+        if planned.edit.safety is Safety.SAFE or unsafe:
+            allowed.append(planned)
+        else:
+            held_back = True
+    return allowed, held_back
+
+
+def _plan_file(
+    path: str, findings: list[Finding], called: Callable[[str], bool], unsafe: bool
+) -> tuple[_FilePlan | None, dict[Finding, Outcome]]:
+    outcomes = {f: Outcome(f, Status.NO_FIX) for f in findings}
+    if not any(f.code in FIXERS for f in findings):
+        return None, outcomes
+    try:
+        before = Path(path).read_bytes()
+        # a fresh tree: the wrapper's defensive deep copy would cost as much as the parse
+        wrapper = cst.MetadataWrapper(cst.parse_module(before), unsafe_skip_copy=True)
+    except (OSError, cst.ParserSyntaxError, UnicodeDecodeError):
+        return None, outcomes  # unreadable or unparsable: left untouched
+    plan = _FilePlan(path, before, wrapper.module)
+    context = FixContext(path, before.splitlines(), collect(wrapper), called, tuple(findings))
+    for finding in findings:
+        allowed, held_back = _choose(finding, context, unsafe)
+        if allowed:
+            plan.candidates[finding] = allowed
+            outcomes[finding] = Outcome(finding, Status.FIXED, allowed[0].edit)
+        elif held_back:
+            outcomes[finding] = Outcome(finding, Status.UNSAFE, reason="needs --unsafe-fixes")
+    return plan, outcomes
+
+
+def _edits(plan: _FilePlan, dropped: Container[_EditKey]) -> list[Planned]:
+    """The file's distinct edits still in play (one edit may fix several findings)."""
+    return list({_edit_key(p): p for p in plan.chosen(dropped).values()}.values())
+
+
+def _rendered(plan: _FilePlan, edits: list[Planned]) -> bytes | None:
+    """The file with ``edits`` applied, if it still compiles."""
+    try:
+        after = rewrite(plan.module, edits)
+    except Exception:  # a libcst refusal is one bad edit: roll it back and go on
+        return None
+    return after if still_compiles(after, plan.path) else None
+
+
+def _render(plan: _FilePlan, dropped: set[_EditKey]) -> bytes | None:
+    """The rewritten file, dropping (into ``dropped``) edits that break compilation alone."""
+    edits = _edits(plan, dropped)
+    if not edits:
+        return None
+    after = _rendered(plan, edits)
+    if after is not None:
+        return after
+    for edit in edits:
+        if _rendered(plan, [edit]) is None:
+            dropped.add(_edit_key(edit))
+    edits = _edits(plan, dropped)
+    after = _rendered(plan, edits) if edits else None
+    if after is not None:
+        return after
+    dropped.update(_edit_key(edit) for edit in edits)  # fine alone, broken together
+    return None
+
+
+def _key(finding: Finding) -> tuple[str, str, str, str]:
+    function = finding.context.function if finding.context is not None else ""
+    return (finding.path, finding.code, finding.message, function)
+
+
+def _failing(
+    plans: Iterable[_FilePlan],
+    dropped: Container[_EditKey],
+    before: list[Finding],
+    after: list[Finding],
+) -> dict[_EditKey, str]:
+    """Edits to roll back, with why: their finding is still reported, or a finding the code
+    did not have appeared where they apply (compared by message: lines may have moved)."""
+    counted_before, counted_after = Counter(map(_key, before)), Counter(map(_key, after))
+    fixing: dict[tuple[str, str, str, str], list[Planned]] = {}
+    for plan in plans:
+        for finding, planned in plan.chosen(dropped).items():
+            fixing.setdefault(_key(finding), []).append(planned)
+    failing: dict[_EditKey, str] = {}
+    for key, edits in fixing.items():
+        if counted_before[key] - counted_after[key] < len(edits):
+            failing.update(dict.fromkeys((_edit_key(p) for p in edits), _NOT_REMOVED))
+    for finding in after:
+        if counted_after[_key(finding)] > counted_before[_key(finding)]:
+            reason = f"the fix brings a new finding ({finding.code} at {finding.path})"
+            culprits = _near(fixing, finding) or [p for edits in fixing.values() for p in edits]
+            for planned in culprits:
+                failing.setdefault(_edit_key(planned), reason)
+    return failing
+
+
+def _near(
+    fixing: dict[tuple[str, str, str, str], list[Planned]], finding: Finding
+) -> list[Planned]:
+    """The edits in the new finding's function (by name), or else in its file."""
+    function = finding.context.function if finding.context is not None else ""
+    in_file = {key: edits for key, edits in fixing.items() if key[0] == finding.path}
+    same = [p for key, edits in in_file.items() if key[3] == function for p in edits]
+    return same or [p for edits in in_file.values() for p in edits]
+
+
+def _plan(
+    findings: list[Finding], paths: list[str], config: CheckConfig, unsafe: bool
+) -> tuple[list[_FilePlan], dict[Finding, Outcome]]:
+    """An edit per finding that has one, by file, and every finding's planned outcome."""
+    by_path: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_path.setdefault(finding.path, []).append(finding)
+    called = _CalledNames(paths, config)
+    outcomes: dict[Finding, Outcome] = {}
+    plans: list[_FilePlan] = []
+    for path, group in by_path.items():
+        plan, outcome = _plan_file(path, group, called, unsafe)
+        outcomes.update(outcome)
+        if plan is not None and plan.candidates:
+            plans.append(plan)
+    return plans, outcomes
+
+
+def fix_findings(
+    findings: list[Finding], paths: list[str], config: CheckConfig, *, unsafe: bool = False
+) -> FixReport:
+    """Plan, apply in memory, re-check and roll back; nothing is written (see
+    :func:`write_fixes`)."""
+    plans, outcomes = _plan(findings, paths, config, unsafe)
+    dropped: dict[_EditKey, str] = {}
+    rendered, left = _settle(plans, dropped, findings, paths, config)
+    for plan in plans:
+        chosen = plan.chosen(dropped)
+        for finding, candidates in plan.candidates.items():
+            if finding in chosen:
+                outcomes[finding] = Outcome(finding, Status.FIXED, chosen[finding].edit)
+            else:  # every fix it had was rolled back: report the last one tried
+                last = candidates[-1]
+                reason = dropped[_edit_key(last)]
+                outcomes[finding] = Outcome(finding, Status.ROLLED_BACK, last.edit, reason)
+    if rendered:
+        _gone_with_others(outcomes, findings, left)
+    files = tuple(FileFix(p.path, p.before, rendered[p.path]) for p in plans if p.path in rendered)
+    return FixReport(tuple(outcomes[f] for f in findings), files)
+
+
+def _settle(
+    plans: list[_FilePlan],
+    dropped: dict[_EditKey, str],
+    findings: list[Finding],
+    paths: list[str],
+    config: CheckConfig,
+) -> tuple[dict[str, bytes], list[Finding]]:
+    """Render and re-check until every edit left removes its finding (each round drops at
+    least one edit, so this ends): the rewritten files and the findings they still have."""
+    while True:
+        rendered: dict[str, bytes] = {}
+        for plan in plans:
+            broken: set[_EditKey] = set(dropped)
+            after = _render(plan, broken)
+            dropped.update(dict.fromkeys(broken - set(dropped), _NO_COMPILE))
+            if after is not None:
+                rendered[plan.path] = after
+        if not rendered:
+            return rendered, findings
+        recheck = run_check(paths, config, jobs=1, sources=rendered).findings
+        failing = _failing(plans, set(dropped), findings, recheck)
+        if not failing:
+            return rendered, recheck
+        dropped.update(failing)
+
+
+def _gone_with_others(
+    outcomes: dict[Finding, Outcome], findings: list[Finding], left: list[Finding]
+) -> None:
+    """Findings no edit was for that the re-check no longer reports (a call made ``def`` or
+    moved to a thread also ends the CPU finding at the same place): fixed, by another fix."""
+    fixed = Counter(_key(f) for f in findings if outcomes[f].status is Status.FIXED)
+    gone = Counter(map(_key, findings)) - Counter(map(_key, left)) - fixed
+    for finding in findings:
+        key = _key(finding)
+        if outcomes[finding].status in (Status.NO_FIX, Status.UNSAFE) and gone[key] > 0:
+            gone[key] -= 1
+            outcomes[finding] = Outcome(finding, Status.FIXED, reason="removed by another fix")
+
+
+def write_fixes(report: FixReport) -> FixReport:
+    """Write each rewritten file unless it changed since it was read; a file that cannot be
+    written gets one error line and its findings stay reported (the others are still written)."""
+    errors: list[str] = []
+    unwritten: set[str] = set()
+    for file in report.files:
+        try:
+            current = Path(file.path).read_bytes()
+            if current != file.before:
+                errors.append(
+                    f"{file.path} changed since it was checked: not overwritten "
+                    "(run `loopsight check --fix` again)"
+                )
+                unwritten.add(file.path)
+                continue
+            Path(file.path).write_bytes(file.after)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            errors.append(
+                f"cannot write {file.path}: {reason} (make it writable and run `--fix` again)"
+            )
+            unwritten.add(file.path)
+    outcomes = tuple(
+        replace(o, status=Status.NOT_WRITTEN, reason="file not written")
+        if o.status is Status.FIXED and o.finding.path in unwritten
+        else o
+        for o in report.outcomes
+    )
+    written = tuple(f for f in report.files if f.path not in unwritten)
+    return FixReport(outcomes, written, report.errors + tuple(errors))
