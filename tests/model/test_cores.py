@@ -87,3 +87,28 @@ def test_cpu_work_needs_cores() -> None:
         predict([cpu(1.0)], n=1, c=1)
     with pytest.raises(LoopsightError, match="cores must be at least 1"):
         predict([cpu(1.0)], n=1, c=1, cores=0)
+
+
+def test_background_load_takes_its_share_of_the_cores() -> None:
+    # One other busy thread on 1 core: a 1 s computation takes 2 s.
+    assert predict([cpu(1.0)], n=1, c=1, cores=1, background=1.0).total_s == pytest.approx(2.0)
+    # On 2 cores it leaves one free: no slower.
+    assert predict([cpu(1.0)], n=1, c=1, cores=2, background=1.0).total_s == pytest.approx(1.0)
+    # Sleeping is not slowed by it.
+    assert predict([wait(1.0)], n=1, c=1, cores=1, background=3.0).total_s == pytest.approx(1.0)
+
+
+def test_background_task_holds_the_loop_after_the_answer() -> None:
+    # The first 3 answers are immediate; then each task holds the loop 1 s, and each next
+    # request waits behind the task queued before it: answered at 1, 2 and 3 s.
+    prediction = predict([], n=6, c=3, after=[loop(1.0)])
+    assert sorted(prediction.latencies) == pytest.approx([0.0, 0.0, 0.0, 1.0, 2.0, 3.0])
+    assert prediction.total_s == pytest.approx(3.0)
+    assert prediction.loop_busy_s == pytest.approx(6.0)
+    # A task that waits (asyncio.sleep) delays nothing.
+    assert predict([], n=3, c=3, after=[wait(1.0)]).total_s == pytest.approx(0.0)
+
+
+def test_background_work_is_checked_like_the_phases() -> None:
+    with pytest.raises(LoopsightError, match="no capacity given"):
+        predict([], n=1, c=1, after=[hold("db", 1.0)])

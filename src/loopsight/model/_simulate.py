@@ -108,9 +108,10 @@ class _Cores:
     ends, so the next completion is rescheduled each time.
     """
 
-    def __init__(self, sim: _Simulation, cores: int) -> None:
+    def __init__(self, sim: _Simulation, cores: int, background: float = 0.0) -> None:
         self.sim = sim
         self.cores = cores
+        self.background = background  # other runnable threads on these cores, never done
         self.jobs: list[_Job] = []
         self.updated = 0.0
         self.generation = 0
@@ -119,10 +120,10 @@ class _Cores:
     def rates(self) -> tuple[float, float]:
         """The rate (cores) each GIL job and each other job runs at now."""
         k_gil = sum(job.gil for job in self.jobs)
-        k_core = len(self.jobs) - k_gil
+        k_core = len(self.jobs) - k_gil + self.background
         if not self.jobs:
             return 0.0, 0.0
-        fair = min(1.0, self.cores / len(self.jobs))
+        fair = min(1.0, self.cores / (k_gil + k_core))
         gil_total = min(1.0, max(k_gil * fair, self.cores - k_core)) if k_gil else 0.0
         per_core = min(1.0, (self.cores - gil_total) / k_core) if k_core else 0.0
         return (gil_total / k_gil if k_gil else 0.0), per_core
@@ -174,6 +175,8 @@ class _Simulation:
         loop_cost_s: float,
         dispatch_s: float = 0.0,
         cores: int | None = None,
+        after: Sequence[Phase] = (),
+        background: float = 0.0,
     ) -> None:
         self.now = 0.0
         # With cores modelled, the loop's own per-request work is Python work on a core.
@@ -181,12 +184,13 @@ class _Simulation:
         self.dispatch_s = dispatch_s
         self.n = n
         self.steps = _with_loop_edges(phases, loop_cost_s, self.loop_work)
+        self.after = tuple(_Step(phase.resource, ((phase.seconds, phase.cpu),)) for phase in after)
         self._events: list[tuple[float, int, _Callback]] = []
         self._seq = itertools.count()
         self._capacity = {**capacity, "loop": 1}
         self._busy = dict.fromkeys(self._capacity, 0)
         self._queues: dict[str, deque[_Callback]] = {r: deque() for r in self._capacity}
-        self.cores = _Cores(self, cores or 1)
+        self.cores = _Cores(self, cores or 1, background)
         self.issued = 0
         self.latencies: list[float] = []
         self.last_done = 0.0
@@ -210,11 +214,13 @@ class _Simulation:
         def done() -> None:
             self.latencies.append(self.now - sent)
             self.last_done = self.now
+            if self.after:  # the response is out; its background work starts now
+                self._step(self.after, 0, lambda: None)
             if on_first_done is not None:
                 on_first_done()
             self.client()
 
-        self._step(0, done)
+        self._step(self.steps, 0, done)
 
     def _work(self, parts: Sequence[tuple[float, Cpu]], done: _Callback) -> None:
         """Do ``parts`` one after the other: wait out a plain part, compute a CPU part."""
@@ -231,14 +237,14 @@ class _Simulation:
         else:
             self.cores.start(seconds, work is Cpu.GIL, next_part)
 
-    def _step(self, index: int, done: _Callback) -> None:
-        if index == len(self.steps):
+    def _step(self, steps: Sequence[_Step], index: int, done: _Callback) -> None:
+        if index == len(steps):
             done()
             return
-        step = self.steps[index]
+        step = steps[index]
 
         def proceed() -> None:
-            self._step(index + 1, done)
+            self._step(steps, index + 1, done)
 
         if step.resource == "wait":
             self._work(step.parts, proceed)
@@ -306,6 +312,8 @@ def predict(
     capacities: Mapping[str, int] | None = None,
     dispatch_s: float = 0.0,
     cores: int | None = None,
+    after: Sequence[Phase] = (),
+    background: float = 0.0,
 ) -> Prediction:
     """Predict total time and requests per second for ``n`` requests over ``c`` connections.
 
@@ -320,24 +328,34 @@ def predict(
     ``cores`` is how many cores the server's machine lends the run: CPU phases
     (``Cpu.CORE``, ``Cpu.GIL``) share them fairly, the GIL ones one core among them, and the
     loop's per-request costs (``loop_cost_s``, ``dispatch_s``) become Python work on a core.
-    Without it, no phase may be CPU work and the loop's costs are plain holds.
+    Without it, no phase may be CPU work and the loop's costs are plain holds. ``background``
+    is how many other threads keep those cores busy meanwhile (other programs on the machine).
+
+    ``after`` is work a request leaves behind once it is answered (a background task): it
+    starts as the response goes out and holds what its phases hold, but the client does not
+    wait for it, so it counts in the run's time only by what it delays.
     """
     if n <= 0 or c <= 0:
         raise LoopsightError(f"n and c must be positive (got n={n}, c={c})")
     capacity = {**(capacities or {}), "pool": pool_size}
+    every = (*phases, *after)
     for name, size in capacity.items():
         if size <= 0:
             raise LoopsightError(f"resource {name!r} needs at least one token (got {size})")
-    for phase in phases:
+    for phase in every:
         if phase.resource not in ("loop", "wait") and phase.resource not in capacity:
             raise LoopsightError(f"phase on {phase.resource!r} but no capacity given for it")
     if cores is not None and cores <= 0:
         raise LoopsightError(f"cores must be at least 1 (got {cores})")
-    if cores is None and any(phase.cpu is not Cpu.NONE for phase in phases):
+    if background < 0:
+        raise LoopsightError(f"background load must not be negative (got {background})")
+    if cores is None and any(phase.cpu is not Cpu.NONE for phase in every):
         raise LoopsightError("a phase does CPU work but no cores were given")
-    if loop_cost_s < 0 or dispatch_s < 0 or any(phase.seconds < 0 for phase in phases):
+    if loop_cost_s < 0 or dispatch_s < 0 or any(phase.seconds < 0 for phase in every):
         raise LoopsightError("phase durations must not be negative")
-    sim = _Simulation(phases, n, capacity, loop_cost_s, dispatch_s, cores)
+    sim = _Simulation(
+        phases, n, capacity, loop_cost_s, dispatch_s, cores, after=after, background=background
+    )
     if open_mode == "ab":
         opened = False
 
