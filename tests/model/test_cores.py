@@ -99,14 +99,22 @@ def test_background_load_takes_its_share_of_the_cores() -> None:
 
 
 def test_background_task_holds_the_loop_after_the_answer() -> None:
-    # The first 3 answers are immediate; then each task holds the loop 1 s, and each next
-    # request waits behind the task queued before it: answered at 1, 2 and 3 s.
+    # The first 3 answers are immediate; their tasks then hold the loop 1 s each (until 1, 2,
+    # 3 s). A connection sends its next request once its task is done: the one freed at 1 s
+    # waits behind the tasks queued before it and is answered at 3 s, as are the others.
     prediction = predict([], n=6, c=3, after=[loop(1.0)])
-    assert sorted(prediction.latencies) == pytest.approx([0.0, 0.0, 0.0, 1.0, 2.0, 3.0])
+    assert sorted(prediction.latencies) == pytest.approx([0.0, 0.0, 0.0, 0.0, 1.0, 2.0])
     assert prediction.total_s == pytest.approx(3.0)
     assert prediction.loop_busy_s == pytest.approx(6.0)
-    # A task that waits (asyncio.sleep) delays nothing.
-    assert predict([], n=3, c=3, after=[wait(1.0)]).total_s == pytest.approx(0.0)
+
+
+def test_background_wait_delays_only_its_connection() -> None:
+    # A task that waits 1 s (asyncio.sleep) holds nothing, but its keep-alive connection
+    # sends the next request only when it is done: two rounds of 3 take 1 s.
+    prediction = predict([], n=6, c=3, after=[wait(1.0)])
+    assert prediction.total_s == pytest.approx(1.0)
+    assert prediction.latencies == pytest.approx([0.0] * 6)
+    assert prediction.loop_busy_s == 0.0
 
 
 def test_background_work_is_checked_like_the_phases() -> None:

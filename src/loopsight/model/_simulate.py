@@ -214,11 +214,11 @@ class _Simulation:
         def done() -> None:
             self.latencies.append(self.now - sent)
             self.last_done = self.now
-            if self.after:  # the response is out; its background work starts now
-                self._step(self.after, 0, lambda: None)
             if on_first_done is not None:
                 on_first_done()
-            self.client()
+            # The response is out; its background work runs before the server reads the
+            # connection's next request (uvicorn finishes the ASGI call first).
+            self._step(self.after, 0, self.client)
 
         self._step(self.steps, 0, done)
 
@@ -332,8 +332,9 @@ def predict(
     is how many other threads keep those cores busy meanwhile (other programs on the machine).
 
     ``after`` is work a request leaves behind once it is answered (a background task): it
-    starts as the response goes out and holds what its phases hold, but the client does not
-    wait for it, so it counts in the run's time only by what it delays.
+    starts as the response goes out and holds what its phases hold; the client has its
+    answer, but its keep-alive connection sends the next request only when the work is done
+    (uvicorn reads it once the ASGI call, background tasks included, has returned).
     """
     if n <= 0 or c <= 0:
         raise LoopsightError(f"n and c must be positive (got n={n}, c={c})")
