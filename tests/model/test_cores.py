@@ -120,3 +120,19 @@ def test_background_wait_delays_only_its_connection() -> None:
 def test_background_work_is_checked_like_the_phases() -> None:
     with pytest.raises(LoopsightError, match="no capacity given"):
         predict([], n=1, c=1, after=[hold("db", 1.0)])
+
+
+def test_threads_waiting_for_the_gil_are_one_runnable_thread() -> None:
+    # 4 GIL jobs beside 1 other busy thread on 1 core: the GIL holder gets half the core
+    # (the 3 waiting sleep on the GIL), so the 4 s of work take 8 s.
+    prediction = predict([gil(1.0, "pool")], n=4, c=4, cores=1, background=1.0)
+    assert prediction.total_s == pytest.approx(8.0)
+
+
+def test_a_limit_caps_the_cores_all_the_work_gets() -> None:
+    # 4 jobs of 1 core-second on 4 cores, but the machine lends this group 2 cores: 2 s.
+    assert predict([cpu(1.0)], n=4, c=4, cores=4, limit=2.0).total_s == pytest.approx(2.0)
+    # Below the limit, nothing changes.
+    assert predict([cpu(1.0)], n=1, c=1, cores=4, limit=2.0).total_s == pytest.approx(1.0)
+    with pytest.raises(LoopsightError, match="limit must be a positive"):
+        predict([cpu(1.0)], n=1, c=1, cores=1, limit=0.0)

@@ -30,6 +30,7 @@ __all__ = [
     "background_load",
     "calibrated_model",
     "calibrated_phases",
+    "group_share",
     "place_of",
     "read_cpu",
     "residual",
@@ -212,6 +213,26 @@ def resolved(measured: float, idle: float, base: float) -> float:
     return measured if measured > idle else base
 
 
+def group_share(cores: int, spin_s: float = 0.1) -> float:
+    """How many cores ``cores`` busy processes started here get together, now: fork them,
+    let each spin ``spin_s``, and add up their CPU (``wait4``). Below ``cores`` when other
+    programs take the rest; a scheduler that shares by group of processes shows it here."""
+    children = []
+    for _ in range(cores):
+        pid = os.fork()
+        if pid == 0:  # the child spins, then leaves without running any cleanup
+            end = time.perf_counter() + spin_s
+            while time.perf_counter() < end:
+                pass
+            os._exit(0)
+        children.append(pid)
+    used = 0.0
+    for pid in children:
+        _, _, usage = os.wait4(pid, 0)
+        used += usage.ru_utime + usage.ru_stime
+    return used / spin_s
+
+
 @dataclass(frozen=True)
 class Costs:
     """One request's costs at c=1, in real seconds, and the machine it ran on."""
@@ -222,7 +243,8 @@ class Costs:
     client_s: float  # the load driver's CPU
     upstream_s: float  # the upstream server's CPU (0 without one)
     cores: int  # cores the server may use
-    background: float  # other programs' runnable threads, on the whole machine
+    background: float  # other programs' runnable threads, on the server's cores
+    limit: float | None = None  # cores the lab's processes get together (None: all)
 
     def to_json(self) -> dict[str, float]:
         """The JSON form: per request, in milliseconds of real time."""
@@ -236,6 +258,7 @@ class Costs:
             "upstream_cpu_ms": self.upstream_s * 1000,
             "cores": self.cores,
             "background": self.background,
+            "limit": self.limit if self.limit is not None else float(self.cores),
         }
 
     def per_request(self, unit: float) -> Costs:
@@ -341,6 +364,7 @@ class CalibratedModel:
     cores: int
     background: float
     requests: int  # how many requests the calibration sent, one at a time
+    limit: float | None = None
 
     def predict(self, n: int, c: int, open_mode: OpenMode = "all") -> Prediction:
         """The model's prediction for ``n`` requests over ``c`` connections."""
@@ -354,6 +378,7 @@ class CalibratedModel:
             cores=self.cores,
             background=self.background,
             after=self.after,
+            limit=self.limit,
         )
 
     def latency_c1(self) -> float:
@@ -389,6 +414,7 @@ def calibrated_model(
         costs.cores,
         costs.background,
         costs.requests,
+        costs.limit,
     )
     cpu_s = sum(p.seconds for p in (*model.phases, *model.after) if p.cpu is not Cpu.NONE)
     if residual_on == "wait" and cpu_s >= _CPU_BOUND * costs.wall_s:

@@ -29,6 +29,7 @@ from loopsight.lab._calibrate import (
     CpuUse,
     background_load,
     calibrated_model,
+    group_share,
     resolved,
     server_cores,
 )
@@ -302,6 +303,7 @@ class _LabServer:
         pids = self._pids()
         machine = os.cpu_count() or 1
         background = background_load(machine)
+        limit = group_share(machine)
         idle_clock = CpuClock(pids)
         time.sleep(_IDLE_S)
         idle = idle_clock.since()
@@ -326,6 +328,7 @@ class _LabServer:
                 use.upstream_s * each,
                 cores,
                 others,
+                min(float(cores), limit * cores / machine),
             )
 
         scale_idle = used.elapsed_s / idle.elapsed_s if idle.elapsed_s > 0 else 0.0

@@ -323,8 +323,6 @@ SCENARIOS: tuple[Scenario, ...] = (
         "bg",
         "the same burst through a bounded queue of workers (thread pool)",
         pattern="good",
-        after=(hold("runner", 1.0),),  # 20 chunks of 50 ms, 4 workers for all requests
-        capacities={"runner": 4},
         functions=("bounded_chunk",),
         settle=("/bg/stats", "burst-bounded", 20),
     ),

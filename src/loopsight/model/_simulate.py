@@ -108,24 +108,36 @@ class _Cores:
     ends, so the next completion is rescheduled each time.
     """
 
-    def __init__(self, sim: _Simulation, cores: int, background: float = 0.0) -> None:
+    def __init__(
+        self, sim: _Simulation, cores: int, background: float = 0.0, limit: float | None = None
+    ) -> None:
         self.sim = sim
         self.cores = cores
         self.background = background  # other runnable threads on these cores, never done
+        self.limit = limit
         self.jobs: list[_Job] = []
         self.updated = 0.0
         self.generation = 0
         self.busy_s = 0.0  # core-seconds of work done
 
     def rates(self) -> tuple[float, float]:
-        """The rate (cores) each GIL job and each other job runs at now."""
-        k_gil = sum(job.gil for job in self.jobs)
-        k_core = len(self.jobs) - k_gil + self.background
+        """The rate (cores) each GIL job and each other job runs at now.
+
+        Threads waiting for the GIL sleep on it: the GIL jobs are one runnable thread
+        between them when the cores are shared out. With a ``limit``, all the jobs together
+        get at most that many cores (a scheduler that shares the machine by group).
+        """
         if not self.jobs:
             return 0.0, 0.0
-        fair = min(1.0, self.cores / (k_gil + k_core))
-        gil_total = min(1.0, max(k_gil * fair, self.cores - k_core)) if k_gil else 0.0
-        per_core = min(1.0, (self.cores - gil_total) / k_core) if k_core else 0.0
+        k_gil = sum(job.gil for job in self.jobs)
+        k_core = len(self.jobs) - k_gil
+        others = k_core + self.background
+        fair = min(1.0, self.cores / ((1 if k_gil else 0) + others))
+        gil_total = min(1.0, max(fair, self.cores - others)) if k_gil else 0.0
+        per_core = min(1.0, (self.cores - gil_total) / others) if others else 0.0
+        used = gil_total + per_core * k_core
+        if self.limit is not None and used > self.limit:
+            gil_total, per_core = gil_total * self.limit / used, per_core * self.limit / used
         return (gil_total / k_gil if k_gil else 0.0), per_core
 
     def start(self, seconds: float, gil: bool, done: _Callback) -> None:
@@ -177,6 +189,7 @@ class _Simulation:
         cores: int | None = None,
         after: Sequence[Phase] = (),
         background: float = 0.0,
+        limit: float | None = None,
     ) -> None:
         self.now = 0.0
         # With cores modelled, the loop's own per-request work is Python work on a core.
@@ -190,7 +203,7 @@ class _Simulation:
         self._capacity = {**capacity, "loop": 1}
         self._busy = dict.fromkeys(self._capacity, 0)
         self._queues: dict[str, deque[_Callback]] = {r: deque() for r in self._capacity}
-        self.cores = _Cores(self, cores or 1, background)
+        self.cores = _Cores(self, cores or 1, background, limit)
         self.issued = 0
         self.latencies: list[float] = []
         self.last_done = 0.0
@@ -314,6 +327,7 @@ def predict(
     cores: int | None = None,
     after: Sequence[Phase] = (),
     background: float = 0.0,
+    limit: float | None = None,
 ) -> Prediction:
     """Predict total time and requests per second for ``n`` requests over ``c`` connections.
 
@@ -329,7 +343,9 @@ def predict(
     (``Cpu.CORE``, ``Cpu.GIL``) share them fairly, the GIL ones one core among them, and the
     loop's per-request costs (``loop_cost_s``, ``dispatch_s``) become Python work on a core.
     Without it, no phase may be CPU work and the loop's costs are plain holds. ``background``
-    is how many other threads keep those cores busy meanwhile (other programs on the machine).
+    is how many other threads keep those cores busy meanwhile (other programs on the machine);
+    ``limit`` caps the cores all the run's work gets together (when the scheduler shares the
+    machine between groups of processes, not threads).
 
     ``after`` is work a request leaves behind once it is answered (a background task): it
     starts as the response goes out and holds what its phases hold; the client has its
@@ -350,12 +366,22 @@ def predict(
         raise LoopsightError(f"cores must be at least 1 (got {cores})")
     if background < 0:
         raise LoopsightError(f"background load must not be negative (got {background})")
+    if limit is not None and limit <= 0:
+        raise LoopsightError(f"limit must be a positive number of cores (got {limit})")
     if cores is None and any(phase.cpu is not Cpu.NONE for phase in every):
         raise LoopsightError("a phase does CPU work but no cores were given")
     if loop_cost_s < 0 or dispatch_s < 0 or any(phase.seconds < 0 for phase in every):
         raise LoopsightError("phase durations must not be negative")
     sim = _Simulation(
-        phases, n, capacity, loop_cost_s, dispatch_s, cores, after=after, background=background
+        phases,
+        n,
+        capacity,
+        loop_cost_s,
+        dispatch_s,
+        cores,
+        after=after,
+        background=background,
+        limit=limit,
     )
     if open_mode == "ab":
         opened = False
