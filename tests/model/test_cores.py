@@ -99,13 +99,18 @@ def test_background_load_takes_its_share_of_the_cores() -> None:
 
 
 def test_background_task_holds_the_loop_after_the_answer() -> None:
-    # The first 3 answers are immediate; their tasks then hold the loop 1 s each (until 1, 2,
-    # 3 s). A connection sends its next request once its task is done: the one freed at 1 s
-    # waits behind the tasks queued before it and is answered at 3 s, as are the others.
+    # Starlette runs a task right after sending, in the same step: request 1 is answered at
+    # 0 s and its task holds the loop until 1 s, so request 2 is answered at 1 s, request 3
+    # at 2 s. A connection sends its next request when its task is done (1, 2, 3 s); each
+    # waits 2 s behind the tasks before it: answered at 3, 4, 5 s.
     prediction = predict([], n=6, c=3, after=[loop(1.0)])
-    assert sorted(prediction.latencies) == pytest.approx([0.0, 0.0, 0.0, 0.0, 1.0, 2.0])
-    assert prediction.total_s == pytest.approx(3.0)
+    assert prediction.latencies == pytest.approx([0.0, 1.0, 2.0, 2.0, 2.0, 2.0])
+    assert prediction.total_s == pytest.approx(5.0)
     assert prediction.loop_busy_s == pytest.approx(6.0)
+    # Under ab's load every request waits for the tasks before it: n seconds for n requests.
+    assert predict([], n=200, c=100, open_mode="ab", after=[loop(1.0)]).total_s == (
+        pytest.approx(199.0)
+    )
 
 
 def test_background_wait_delays_only_its_connection() -> None:

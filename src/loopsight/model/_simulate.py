@@ -66,6 +66,7 @@ class _Step:
 
     resource: str
     parts: tuple[tuple[float, Cpu], ...]
+    answer_at: int | None = None  # the response goes out after this many parts
 
 
 def _with_loop_edges(
@@ -86,6 +87,23 @@ def _with_loop_edges(
         else:
             steps.append(_Step(phase.resource, (part,)))
     return tuple(steps)
+
+
+def _answered(
+    steps: tuple[_Step, ...], after: Sequence[Phase]
+) -> tuple[tuple[_Step, ...], tuple[_Step, ...]]:
+    """Mark where the response goes out: at the end of the final loop step, which also runs
+    the leading loop phases of the background work (Starlette runs the tasks in the same task
+    step right after sending, so nothing else runs between). The rest of ``after`` follows."""
+    final = steps[-1]
+    rest = list(after)
+    parts = list(final.parts)
+    while rest and rest[0].resource == "loop":
+        phase = rest.pop(0)
+        parts.append((phase.seconds, phase.cpu))
+    marked = _Step(final.resource, tuple(parts), answer_at=len(final.parts))
+    later = tuple(_Step(phase.resource, ((phase.seconds, phase.cpu),)) for phase in rest)
+    return (*steps[:-1], marked), later
 
 
 @dataclass
@@ -197,7 +215,7 @@ class _Simulation:
         self.dispatch_s = dispatch_s
         self.n = n
         self.steps = _with_loop_edges(phases, loop_cost_s, self.loop_work)
-        self.after = tuple(_Step(phase.resource, ((phase.seconds, phase.cpu),)) for phase in after)
+        self.steps, self.after = _answered(self.steps, after)
         self._events: list[tuple[float, int, _Callback]] = []
         self._seq = itertools.count()
         self._capacity = {**capacity, "loop": 1}
@@ -224,16 +242,18 @@ class _Simulation:
         self.issued += 1
         sent = self.now
 
-        def done() -> None:
+        def answered() -> None:
             self.latencies.append(self.now - sent)
             self.last_done = self.now
             if on_first_done is not None:
                 on_first_done()
-            # The response is out; its background work runs before the server reads the
-            # connection's next request (uvicorn finishes the ASGI call first).
+
+        def returned() -> None:
+            # The background work left runs before the server reads the connection's next
+            # request (uvicorn finishes the ASGI call first).
             self._step(self.after, 0, self.client)
 
-        self._step(self.steps, 0, done)
+        self._step(self.steps, 0, returned, answered)
 
     def _work(self, parts: Sequence[tuple[float, Cpu]], done: _Callback) -> None:
         """Do ``parts`` one after the other: wait out a plain part, compute a CPU part."""
@@ -250,17 +270,36 @@ class _Simulation:
         else:
             self.cores.start(seconds, work is Cpu.GIL, next_part)
 
-    def _step(self, steps: Sequence[_Step], index: int, done: _Callback) -> None:
+    def _step(
+        self,
+        steps: Sequence[_Step],
+        index: int,
+        done: _Callback,
+        answered: _Callback = lambda: None,
+    ) -> None:
         if index == len(steps):
             done()
             return
         step = steps[index]
 
         def proceed() -> None:
-            self._step(steps, index + 1, done)
+            self._step(steps, index + 1, done, answered)
+
+        run_parts: Callable[[Sequence[tuple[float, Cpu]], _Callback], None] = self._work
+        if step.answer_at is not None:
+            k = step.answer_at
+
+            def answer_then(parts: Sequence[tuple[float, Cpu]], then: _Callback) -> None:
+                def answer() -> None:
+                    answered()
+                    self._work(parts[k:], then)
+
+                self._work(parts[:k], answer)
+
+            run_parts = answer_then
 
         if step.resource == "wait":
-            self._work(step.parts, proceed)
+            run_parts(step.parts, proceed)
             return
         resource = step.resource
 
@@ -278,7 +317,7 @@ class _Simulation:
                     proceed()
                     self._release(resource)
 
-            self._work(step.parts, release)
+            run_parts(step.parts, release)
 
         if resource == "pool" and self.dispatch_s > 0:
             # With the token in hand, the loop must still hand the call to a worker thread.
