@@ -6,7 +6,8 @@ units. A heartbeat inside the server says how long its loop was blocked. Scenari
 an external service get a second local server as their slow upstream.
 
 A run reads as named steps: ``run_lab`` → ``_Lab.startup`` → ``_Lab.main_loop`` (one
-``_LabServer`` per batch of scenarios: calibrate, then ``measure`` each) → ``_Lab.shutdown``.
+``_LabServer`` per batch of scenarios: calibrate on hello, then ``measure`` each, its own
+calibration at c=1 first) → ``_Lab.shutdown``.
 """
 
 from __future__ import annotations
@@ -565,9 +566,12 @@ def run_lab(
 ) -> LabRun:
     """Measure ``scenarios`` in order; stop early if a run is cut short.
 
-    With ``options.calibrate``, the hello routes are measured first under the same load: their
-    time per request is what every request costs the server's loop (parsing, routing; and the
-    hand-off to a worker thread for each thread-pool phase), and the model includes it. Every
+    With ``options.calibrate``, the hello routes are measured first under the same load (the
+    loop's time per request, reported) and one at a time (hello's CPU per request), then each
+    scenario before its run: a few requests at c=1, their CPU read from ``/proc`` by where it
+    ran, and the share of the cores the lab gets now (``loopsight.lab._calibrate``). The model
+    shares those costs over the server's cores and the GIL. Without it, the model is the
+    scenario's phases plus nothing the machine adds. Every
     scenario is joined with the static checker's findings on its route and the stalls the
     runtime watchdog attributed to it; scenarios marked for it leave a Perfetto trace of their
     own window in ``trace_dir``.
