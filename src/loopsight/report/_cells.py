@@ -167,8 +167,9 @@ def cost_note(lab: LabRun) -> str:
     return (
         "each scenario's CPU per request, measured before its run at c=1 (on the loop, in "
         "threads, in child processes, in the load driver and the upstream, from /proc), shared "
-        "over the cores the lab gets on this machine and the GIL; without a scenario's own "
-        "figure, server costs measured on hello under the same load: " + ", ".join(parts)
+        "over the cores the lab gets on this machine and the GIL (a cost lost in what the idle "
+        "server spends is taken from hello's at c=1); on hello under the same load the server "
+        "spent " + ", ".join(parts)
     )
 
 
