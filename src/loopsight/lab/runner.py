@@ -201,6 +201,14 @@ def _batches(scenarios: Sequence[Scenario]) -> list[tuple[dict[str, str], list[S
     return [(dict(key), batch) for key, batch in batches.items()]
 
 
+class _CalibrationCut(Exception):
+    """A warm-up or calibration load was cut short (Ctrl-C, failures): what it measured."""
+
+    def __init__(self, load: LoadResult) -> None:
+        super().__init__(load.aborted)
+        self.load = load
+
+
 @dataclass(frozen=True)
 class _Window:
     """When a scenario's load ran, on the server's stall counter and the wall clock."""
@@ -240,7 +248,10 @@ class _LabServer:
                 return f"calibration: {probe.aborted}"
             self.costs[kind] = probe.total_s / o.n
             hello = next(x for x in SCENARIOS if x.name == _CALIBRATION[kind])
-            self.base[kind], _ = self._at_c1(hello, 50, 30.0)
+            try:
+                self.base[kind], _ = self._at_c1(hello, 50, 30.0)
+            except _CalibrationCut as cut:
+                return f"calibration: {cut.load.aborted}"
         return None
 
     def measure(
@@ -250,8 +261,11 @@ class _LabServer:
         o = self.options
         n = max(1, round(o.n * scenario.requests_factor))
         c = min(o.c, n)
-        self._warm_up(scenario, _request_timeout(None, o.scale) + 60.0)
-        costs = self._calibrate_costs(scenario) if o.calibrate and scenario.has_model else None
+        try:
+            self._warm_up(scenario, _request_timeout(None, o.scale) + 60.0)
+            costs = self._calibrate_costs(scenario) if o.calibrate and scenario.has_model else None
+        except _CalibrationCut as cut:  # Ctrl-C or a failure: keep what the probe measured
+            return ScenarioRun(scenario, o.scale, cut.load, None, None, n, c)
         model = self._predict(scenario, n, c, costs)
         timeout = _request_timeout(model, o.scale) if model else 60.0
         log_offset = self.server.log_offset()
@@ -312,7 +326,7 @@ class _LabServer:
         busy = CpuClock(pids)
         probe = _load(self.server, scenario.route, requests, 1, "all", timeout)
         if probe.aborted:
-            raise LoopsightError(f"{scenario.name}: calibration: {probe.aborted}")
+            raise _CalibrationCut(probe)
         # Until the last answer: work a request leaves to run detached afterwards (a bounded
         # runner's chunks) is not what its answer costs; what holds the loop is in its phases.
         used = busy.since()
@@ -394,6 +408,8 @@ class _LabServer:
         """One request first, so first-use costs (lazy imports, new threads) are not measured."""
         settled_before = self._settled(scenario)
         warm = _load(self.server, scenario.route, 1, 1, "all", timeout)
+        if warm.aborted:  # Ctrl-C here must stop the run as it would during the load
+            raise _CalibrationCut(warm)
         self._settle(scenario, warm.summary().status.get(200, 0), settled_before)
 
     def _open_window(self) -> _Window:
@@ -527,7 +543,10 @@ class _Lab:
             with _serving(server, self.options.cores):
                 lab_server = _LabServer(server, self.options, self.token, upstream)
                 if self.options.calibrate:
-                    self.aborted = lab_server.calibrate(batch)
+                    try:
+                        self.aborted = lab_server.calibrate(batch)
+                    except KeyboardInterrupt:  # keep the runs of earlier batches
+                        self.aborted = "calibration: interrupted (Ctrl-C)"
                 self.costs = self.costs or lab_server.costs
                 for scenario in [] if self.aborted else batch:
                     if not self.serve(lab_server, scenario):
