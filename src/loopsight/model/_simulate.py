@@ -249,9 +249,10 @@ class _Simulation:
                 on_first_done()
 
         def returned() -> None:
-            # The background work left runs before the server reads the connection's next
-            # request (uvicorn finishes the ASGI call first).
-            self._step(self.after, 0, self.client)
+            # What is left of the background work runs on its own: the connection's next
+            # request is read once the response is complete, not when the ASGI call returns.
+            self._step(self.after, 0, lambda: None)
+            self.client()
 
         self._step(self.steps, 0, returned, answered)
 
@@ -387,9 +388,9 @@ def predict(
     machine between groups of processes, not threads).
 
     ``after`` is work a request leaves behind once it is answered (a background task): it
-    starts as the response goes out and holds what its phases hold; the client has its
-    answer, but its keep-alive connection sends the next request only when the work is done
-    (uvicorn reads it once the ASGI call, background tasks included, has returned).
+    starts as the response goes out and holds what its phases hold; its leading loop phases
+    run in the step that sent the answer (Starlette runs the tasks right after sending), the
+    rest on its own while the connection sends its next request.
     """
     if n <= 0 or c <= 0:
         raise LoopsightError(f"n and c must be positive (got n={n}, c={c})")

@@ -111,9 +111,8 @@ SECTIONS: dict[str, Section] = {
         "runs back to back on the loop. A `def` task, an awaiting async task, or a bounded "
         "runner (a queue drained by a few workers that offload each chunk) keep the loop free. "
         "Here 'loop blocked' covers the load and the background work it left behind. The model "
-        "runs a request's background work after its answer and keeps the connection for it "
-        "(uvicorn reads the next request once the ASGI call, tasks included, returns); it "
-        "still under-counts how long blocking tasks delay the next requests.",
+        "runs a request's background work in the step that sent its answer (Starlette runs "
+        "the tasks right after sending), so a blocking task delays every request behind it.",
     ),
     "middleware": Section(
         "Middleware",
