@@ -27,9 +27,17 @@ def load_result(total_s: float, n: int = 200, c: int = 100, steps: int = 5) -> L
 def scenario_run(scenario: Scenario, ratio: float = 1.03, blocked: float = 0.0) -> ScenarioRun:
     """A complete run of ``scenario``, ``ratio`` times the model, ``blocked`` of it on the loop."""
     model = None
-    if scenario.has_model:
+    if scenario.has_model and scenario.timed:
         phases, capacities = scenario.phases, scenario.capacities
-        model = predict(phases, n=200, c=100, open_mode="ab", capacities=capacities)
+        model = predict(
+            phases,
+            n=200,
+            c=100,
+            open_mode="ab",
+            capacities=capacities,
+            cores=2,
+            after=scenario.after,
+        )
     seed_total = model.total_s if model is not None else 1.0
     total = seed_total * ratio * (SCALE if scenario.timed else 1.0)
     findings = ()

@@ -31,6 +31,8 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         (["lab", "-n", "many"], "Invalid value for '-n'"),
         (["lab", "--bogus"], "No such option: --bogus"),
         (["lab", "--db", "mysql://x/y", "-s", "case3"], "--db 'mysql://x/y' is not a sqlite://"),
+        (["lab", "--cores", "0", "-s", "case3"], "--cores 0: choose between 1 and"),
+        (["lab", "--cores", "999", "-s", "case3"], "--cores 999: choose between 1 and"),
     ],
 )
 def test_bad_input_is_one_line(

@@ -88,3 +88,27 @@ def test_trace_window_keeps_only_what_began_inside() -> None:
         ("C", "threadpool"),
     ]
     assert kept["displayTimeUnit"] == "ms"
+
+
+def test_a_starved_loop_reads_cores_saturated_not_blocked() -> None:
+    from dataclasses import replace
+
+    from loopsight.lab._joins import StallSummary
+
+    # A fixed route whose loop waited for a core: its stalls are mostly starved.
+    good = scenario_run(CASES["db-async-session"], blocked=0.8)
+    starved = StallSummary(22, 4.0, {"db.py:74": 22}, 0, starved_s=3.5)
+    assert replace(good, stalls=starved).verdict.startswith("loop free; cores saturated")
+    # The same share with stalls that ran (not starved) is the route's own blocking.
+    ran = StallSummary(22, 4.0, {"db.py:74": 22}, 0, starved_s=0.5)
+    assert replace(good, stalls=ran).verdict.startswith("blocks the loop")
+    # A route whose code holds the loop blocks it, starved or not (CPU work inline).
+    inline = scenario_run(CASES["cpu-inline"], blocked=0.9)
+    assert replace(inline, stalls=starved).verdict.startswith("blocks the loop")
+
+
+def test_rows_without_io_say_what_a_request_costs() -> None:
+    run = scenario_run(CASES["mw-base"])
+    per_request = 1000 * run.load.total_s / run.load.summary().completed
+    assert f"{per_request:.2f} ms per request" in run.verdict
+    assert "loop" not in run.verdict

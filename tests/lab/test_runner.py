@@ -41,14 +41,27 @@ def test_cases_order_and_loop_blocking() -> None:
         assert 0.8 < ratio < 1.6, (run.scenario.name, ratio)
 
 
-def test_untimed_scenarios_have_no_model_and_raw_units() -> None:
+def test_untimed_scenarios_are_modelled_from_their_costs_in_raw_units() -> None:
     lab = run_lab(select(groups=["hello"]), LabOptions(scale=0.5, open_mode="ab", n=50, c=10))
     for run in lab.runs:
-        assert run.model is None
-        assert run.ratio is None
+        # No sleep to scale: the model is the CPU a request cost at c=1, on the cores.
+        assert run.model is not None
+        assert run.ratio is not None
+        assert run.costs is not None
+        assert run.costs.server.loop_s > 0
         assert run.unit == 1.0
         assert run.total_s == pytest.approx(run.load.total_s)
         assert run.load.summary().status == {200: 50}
+        assert "ms per request" in run.verdict
         entry = run.to_json()
-        assert entry["model"] is None
+        assert entry["model"] is not None
+        assert entry["calibration"]["loop_cpu_ms"] > 0
         assert entry["seed"] is None
+
+
+def test_without_calibration_untimed_scenarios_have_no_model() -> None:
+    options = LabOptions(scale=0.5, open_mode="ab", n=50, c=10, calibrate=False)
+    for run in run_lab(select(groups=["hello"]), options).runs:
+        assert run.model is None
+        assert run.ratio is None
+        assert run.costs is None

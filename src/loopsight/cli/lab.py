@@ -65,6 +65,11 @@ def lab(
         "--db",
         help="Database for the db scenarios: postgresql://... (default: an embedded SQLite file).",
     ),
+    cores: int | None = typer.Option(
+        None,
+        "--cores",
+        help="Pin the lab server to this many cores (sched_setaffinity); the model uses as many.",
+    ),
     guide: Path | None = typer.Option(
         None, "--guide", help="Also write the guide: one section per pattern, with its table."
     ),
@@ -79,7 +84,9 @@ def lab(
         _list_scenarios(console)
         return
     try:
-        chosen, options = _prepare(scenario, group, scale, open_mode, n, c, calibrate, db, out)
+        chosen, options = _prepare(
+            scenario, group, scale, open_mode, n, c, calibrate, db, out, cores
+        )
         result = _measure(chosen, options, out)
     except LoopsightError as exc:
         fail(str(exc))
@@ -118,6 +125,7 @@ def _prepare(
     calibrate: bool,
     db: str | None,
     out: Path,
+    cores: int | None = None,
 ) -> tuple[list[Scenario], LabOptions]:
     """The scenarios and options, checked, and the report directory, created: every bad input
     fails here, before the run."""
@@ -126,7 +134,7 @@ def _prepare(
     from loopsight.report.files import prepare_out_dir
 
     chosen = select(names, groups)
-    options = LabOptions(scale, cast("OpenMode", open_mode), n, c, calibrate, db)
+    options = LabOptions(scale, cast("OpenMode", open_mode), n, c, calibrate, db, cores)
     prepare_out_dir(out)
     return chosen, options
 

@@ -84,6 +84,12 @@ class StallSummary:
     total_s: float = 0.0
     culprits: Mapping[str, int] | None = None  # "file:line" -> stalls
     elsewhere: int = 0  # stalls on the route blamed on framework or library code
+    starved_s: float = 0.0  # of total_s, in stalls where the loop's thread waited for a CPU
+
+    @property
+    def mostly_starved(self) -> bool:
+        """Whether most of the stalled time was the loop waiting for a core, not running."""
+        return self.total_s > 0 and self.starved_s >= self.total_s / 2
 
     @property
     def top_culprit(self) -> str | None:
@@ -100,6 +106,7 @@ class StallSummary:
             "culprit": self.top_culprit,
             "culprits": dict(self.culprits or {}),
             "elsewhere": self.elsewhere,
+            "starved_s": self.starved_s,
         }
 
 
@@ -160,11 +167,12 @@ def summarise_stalls(
 
     A stall on the route whose culprit is framework or library code (serving a burst of a
     hundred requests at once, starting a thread) is counted apart, in ``elsewhere``: it is the
-    cost of serving, not a blocking call of the route. "Starved" stalls count too: CPU-bound
-    code on the loop is runnable-but-waiting whenever the machine is busy, and it is still the
-    route's code that holds the loop.
+    cost of serving, not a blocking call of the route. "Starved" stalls count too (and their
+    time apart, in ``starved_s``): CPU-bound code on the loop is runnable-but-waiting whenever
+    the machine is busy, and it is still the route's code that holds the loop; a route that
+    only awaits is starved when other threads take the cores.
     """
-    count, total, elsewhere = 0, 0.0, 0
+    count, total, elsewhere, starved = 0, 0.0, 0, 0.0
     culprits: Counter[str] = Counter()
     for stall in stalls:
         if int(stall.get("seq", 0)) <= after_seq:
@@ -180,8 +188,10 @@ def summarise_stalls(
             continue
         count += 1
         total += float(stall["duration"])
+        if stall.get("starved"):
+            starved += float(stall["duration"])
         culprits[where] += 1
-    return StallSummary(count, total, dict(culprits), elsewhere)
+    return StallSummary(count, total, dict(culprits), elsewhere, starved)
 
 
 _FRAME = re.compile(r"\((?P<file>.*):(?P<line>\d+)\)$")

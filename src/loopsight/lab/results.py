@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from loopsight.lab._calibrate import Costs, CpuUse
 from loopsight.lab._joins import StallSummary, StaticFinding
 from loopsight.lab.scenarios import Scenario
 from loopsight.load import LoadResult
@@ -38,6 +39,8 @@ class ScenarioRun:
     stalls: StallSummary | None = None  # runtime stalls attributed to the route (None: not watched)
     trace: str | None = None  # the Perfetto trace saved after this run
     window_s: float | None = None  # load plus the background work it left (None: the load)
+    costs: Costs | None = None  # one request's costs at c=1, measured before the run
+    cpu_under_load: CpuUse | None = None  # what the processes used during the load
 
     @property
     def unit(self) -> float:
@@ -75,13 +78,17 @@ class ScenarioRun:
         """A few words a reader can act on."""
         summary = self.load.summary()
         words = []
-        # With no I/O and no background work, a busy loop is serving, not blocked.
+        # With no I/O and no background work, a busy loop is serving, not blocked: say what
+        # a request costs instead.
         if self.scenario.timed or self.scenario.settle is not None:
             share = self.loop_blocked_share
             if share is not None:
-                words.append(_blocking_words(share))
-        elif self.scenario.pattern == "baseline":
-            words.append("baseline (no I/O)")
+                words.append(_blocking_words(share, self._starved))
+        else:
+            if self.scenario.pattern == "baseline":
+                words.append("baseline (no I/O)")
+            if summary.completed and not self.load.aborted:
+                words.append(f"{1000 * self.load.total_s / summary.completed:.2f} ms per request")
         never_awaited = sum("was never awaited" in line for line in self.server_log)
         if never_awaited:
             words.append(f"{never_awaited} 'never awaited' warnings logged")
@@ -96,6 +103,14 @@ class ScenarioRun:
         else:
             words.append(_model_words(ratio))
         return ", ".join(words) or "—"
+
+    @property
+    def _starved(self) -> bool:
+        """The loop was held by starvation, not by the route: the route's code does not hold
+        the loop by design, and its stalls were mostly the loop waiting for a core."""
+        if self.scenario.holds_loop:
+            return False
+        return self.stalls is None or self.stalls.count == 0 or self.stalls.mostly_starved
 
     def to_json(self) -> dict[str, Any]:
         """The scenario's entry in the lab's JSON report (times in the seed's units)."""
@@ -126,6 +141,10 @@ class ScenarioRun:
                 "status": {str(code): count for code, count in sorted(summary.status.items())},
                 "raw_total_s": self.load.total_s,
             },
+            "calibration": None if self.costs is None else self.costs.to_json(),
+            "cpu_under_load": None
+            if self.cpu_under_load is None
+            else self.cpu_under_load.to_json(self.n),
             "ratio": self.ratio,
             "loop_blocked_share": self.loop_blocked_share,
             "verdict": self.verdict,
@@ -168,10 +187,11 @@ class LabRun:
         }
 
 
-def _blocking_words(share: float) -> str:
-    """``blocks the loop`` or ``loop free`` only when the share is clear of the threshold."""
+def _blocking_words(share: float, starved: bool = False) -> str:
+    """``blocks the loop`` or ``loop free`` only when the share is clear of the threshold;
+    ``loop free; cores saturated`` when the loop was late because it waited for a core."""
     if share >= BLOCKED_SHARE + MARGIN:
-        return "blocks the loop"
+        return "loop free; cores saturated" if starved else "blocks the loop"
     if share <= BLOCKED_SHARE - MARGIN:
         return "loop free"
     return f"loop blocked {share:.0%} of the run"

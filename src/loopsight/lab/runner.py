@@ -6,13 +6,15 @@ units. A heartbeat inside the server says how long its loop was blocked. Scenari
 an external service get a second local server as their slow upstream.
 
 A run reads as named steps: ``run_lab`` → ``_Lab.startup`` → ``_Lab.main_loop`` (one
-``_LabServer`` per batch of scenarios: calibrate, then ``measure`` each) → ``_Lab.shutdown``.
+``_LabServer`` per batch of scenarios: calibrate on hello, then ``measure`` each, its own
+calibration at c=1 first) → ``_Lab.shutdown``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import secrets
 import time
 import urllib.request
@@ -21,6 +23,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from loopsight.errors import LoopsightError
+from loopsight.lab._calibrate import (
+    Costs,
+    CpuClock,
+    CpuReading,
+    CpuUse,
+    background_load,
+    calibrated_model,
+    group_share,
+    resolved,
+    server_cores,
+)
 from loopsight.lab._heartbeat import STATS_PATH
 from loopsight.lab._joins import (
     StaticFinding,
@@ -32,7 +45,7 @@ from loopsight.lab._joins import (
 from loopsight.lab.results import LabRun, ScenarioRun
 from loopsight.lab.scenarios import SCENARIOS, Scenario
 from loopsight.load import LoadConfig, LoadResult, run_load_sync
-from loopsight.model import OpenMode, Prediction, predict
+from loopsight.model import Cpu, OpenMode, Prediction, predict
 from loopsight.server import UvicornServer
 
 __all__ = [
@@ -55,6 +68,7 @@ seed's 1323 s of ``ab`` time times 0.03."""
 APP = "loopsight.lab.app:app"
 UPSTREAM_APP = "loopsight.lab.upstream:app"
 _CALIBRATION = {"async": "hello-async", "sync": "hello-sync"}
+_IDLE_S = 0.2  # how long the servers' idle CPU is watched before a scenario's calibration
 _OPEN_MODES: tuple[OpenMode, ...] = ("ab", "all")
 
 
@@ -77,6 +91,7 @@ class LabOptions:
     c: int = 100
     calibrate: bool = True
     database_url: str | None = None
+    cores: int | None = None  # pin the lab server to this many cores (None: all it may use)
 
     def __post_init__(self) -> None:
         if self.open_mode not in _OPEN_MODES:
@@ -90,6 +105,13 @@ class LabOptions:
                 f"-c {self.c} is more than -n {self.n}: use at most one connection per request"
             )
         database_kind(self.database_url)
+        if self.cores is not None:
+            available = server_cores(None)
+            if not 1 <= self.cores <= available:
+                raise LoopsightError(
+                    f"--cores {self.cores}: choose between 1 and the {available} this process"
+                    " may use"
+                )
 
     @property
     def database(self) -> str:
@@ -179,6 +201,14 @@ def _batches(scenarios: Sequence[Scenario]) -> list[tuple[dict[str, str], list[S
     return [(dict(key), batch) for key, batch in batches.items()]
 
 
+class _CalibrationCut(Exception):
+    """A warm-up or calibration load was cut short (Ctrl-C, failures): what it measured."""
+
+    def __init__(self, load: LoadResult) -> None:
+        super().__init__(load.aborted)
+        self.load = load
+
+
 @dataclass(frozen=True)
 class _Window:
     """When a scenario's load ran, on the server's stall counter and the wall clock."""
@@ -192,11 +222,19 @@ class _Window:
 class _LabServer:
     """One lab server and the scenarios it serves, measured one after the other."""
 
-    def __init__(self, server: UvicornServer, options: LabOptions, token: str) -> None:
+    def __init__(
+        self,
+        server: UvicornServer,
+        options: LabOptions,
+        token: str,
+        upstream: UvicornServer | None = None,
+    ) -> None:
         self.server = server
         self.options = options
         self.token = token
+        self.upstream = upstream
         self.costs: dict[str, float] = {}
+        self.base: dict[str, Costs] = {}  # hello's costs at c=1, by dispatch
 
     def calibrate(self, scenarios: Sequence[Scenario]) -> str | None:
         """Measure the hello routes under the run's load; return why it failed, if it did."""
@@ -209,6 +247,11 @@ class _LabServer:
             if probe.aborted:
                 return f"calibration: {probe.aborted}"
             self.costs[kind] = probe.total_s / o.n
+            hello = next(x for x in SCENARIOS if x.name == _CALIBRATION[kind])
+            try:
+                self.base[kind], _ = self._at_c1(hello, 50, 30.0)
+            except _CalibrationCut as cut:
+                return f"calibration: {cut.load.aborted}"
         return None
 
     def measure(
@@ -218,25 +261,111 @@ class _LabServer:
         o = self.options
         n = max(1, round(o.n * scenario.requests_factor))
         c = min(o.c, n)
-        model = self._predict(scenario, n, c)
+        try:
+            self._warm_up(scenario, _request_timeout(None, o.scale) + 60.0)
+            costs = self._calibrate_costs(scenario) if o.calibrate and scenario.has_model else None
+        except _CalibrationCut as cut:  # Ctrl-C or a failure: keep what the probe measured
+            return ScenarioRun(scenario, o.scale, cut.load, None, None, n, c)
+        model = self._predict(scenario, n, c, costs)
         timeout = _request_timeout(model, o.scale) if model else 60.0
-        self._warm_up(scenario, _request_timeout(model, o.scale))
         log_offset = self.server.log_offset()
         settled_before = self._settled(scenario)
         window = self._open_window()
+        during = CpuClock(self._pids())
         load = _load(self.server, scenario.route, n, c, o.open_mode, timeout, on_progress)
+        used = during.since()
         log = tuple(self.server.log_from(log_offset).splitlines())
         run = ScenarioRun(
             scenario, o.scale, load, None, model, n, c, self.costs.get("async", 0.0), log
         )
+        run = replace(run, costs=costs, cpu_under_load=used)
         if load.aborted:
             return run  # the server may still be busy with queued requests: ask it nothing
         self._settle(scenario, load.summary().status.get(200, 0), settled_before)
         return self._close_window(run, window, trace_dir)
 
-    def _predict(self, scenario: Scenario, n: int, c: int) -> Prediction | None:
-        """The model's prediction with the calibrated server costs, if the scenario has one."""
+    def _calibrate_costs(self, scenario: Scenario) -> Costs:
+        """One request's costs at c=1 (a few requests, after the warm-up), real seconds.
+
+        What the processes spend idle over the same time is taken out; a cost that does not
+        stand clear of it is taken from hello's, where requests come densely."""
+        o = self.options
+        estimate = sum(p.seconds for p in (*scenario.phases, *scenario.after)) * o.scale
+        requests = max(2, min(50, int(0.5 / max(estimate, 0.01))))
+        measured, idle = self._at_c1(scenario, requests, 60.0 + 4 * estimate)
+        base = self.base.get(dispatch(scenario)) or self.base.get("async")
+        if base is None:
+            return measured
+        m, i, b = measured.server, idle.server, base.server
+        # The watchdog samples a stalled loop's stack on the loop's thread: CPU spent inside
+        # a hold the route declares as waiting (time.sleep, a sync driver), not after it.
+        every = (*scenario.phases_for(o.database), *scenario.after)
+        waits_on_loop = any(p.resource == "loop" and p.cpu is Cpu.NONE for p in every)
+        return replace(
+            measured,
+            server=CpuReading(
+                b.loop_s if waits_on_loop else resolved(m.loop_s, i.loop_s, b.loop_s),
+                resolved(m.threads_s, i.threads_s, b.threads_s),
+                resolved(m.children_s, i.children_s, 0.0),
+            ),
+            client_s=resolved(measured.client_s, idle.client_s, base.client_s),
+            upstream_s=resolved(measured.upstream_s, idle.upstream_s, 0.0),
+        )
+
+    def _at_c1(self, scenario: Scenario, requests: int, timeout: float) -> tuple[Costs, Costs]:
+        """``requests`` one at a time: what each cost, and what the processes spent idle over
+        as long (both per request, real seconds)."""
+        pids = self._pids()
+        machine = os.cpu_count() or 1
+        background = background_load(machine)
+        limit = group_share(machine)
+        idle_clock = CpuClock(pids)
+        time.sleep(_IDLE_S)
+        idle = idle_clock.since()
+        settled_before = self._settled(scenario)
+        busy = CpuClock(pids)
+        probe = _load(self.server, scenario.route, requests, 1, "all", timeout)
+        if probe.aborted:
+            raise _CalibrationCut(probe)
+        # Until the last answer: work a request leaves to run detached afterwards (a bounded
+        # runner's chunks) is not what its answer costs; what holds the loop is in its phases.
+        used = busy.since()
+        self._settle(scenario, probe.summary().status.get(200, 0), settled_before)
+        cores = server_cores(self.server.pid)
+        others = background * cores / machine  # the others' share of the server's cores
+
+        def per_request(use: CpuUse, factor: float) -> Costs:
+            each = factor / requests
+            server = use.server
+            return Costs(
+                requests,
+                probe.total_s / requests,
+                CpuReading(server.loop_s * each, server.threads_s * each, server.children_s * each),
+                use.client_s * each,
+                use.upstream_s * each,
+                cores,
+                others,
+                min(float(cores), limit * cores / machine),
+            )
+
+        scale_idle = used.elapsed_s / idle.elapsed_s if idle.elapsed_s > 0 else 0.0
+        return per_request(used.less(idle), 1.0), per_request(idle, scale_idle)
+
+    def _pids(self) -> tuple[int, int]:
+        """The lab server's pid and the upstream's (0 without one)."""
+        upstream = self.upstream.pid if self.upstream is not None else None
+        return self.server.pid or 0, upstream or 0
+
+    def _predict(
+        self, scenario: Scenario, n: int, c: int, costs: Costs | None
+    ) -> Prediction | None:
+        """The model's prediction: from the costs calibrated before the run when there are
+        some, else the scenario's phases plus the loop's cost per request measured on hello."""
         if not scenario.has_model:
+            return None
+        if costs is not None:
+            return self._predict_calibrated(scenario, n, c, costs)
+        if not scenario.timed:
             return None
         o = self.options
         # Every request pays the loop's arrival cost (measured on /async); a thread-pool phase
@@ -252,12 +381,35 @@ class _LabServer:
             loop_cost_s=cost_s / o.scale,
             dispatch_s=dispatch_s / o.scale,
             capacities=scenario.capacities,
+            after=scenario.after,
+            cores=server_cores(self.server.pid),
         )
+
+    def _predict_calibrated(self, scenario: Scenario, n: int, c: int, costs: Costs) -> Prediction:
+        """Every CPU cost as measured at c=1, shared over the server's cores and the load
+        other programs put on them; waits as the scenario declares them."""
+        o = self.options
+        unit = o.scale if scenario.timed else 1.0  # the report's units: seed or real seconds
+        to_units = o.scale / unit
+        declared = tuple(p.scaled(to_units) for p in scenario.phases_for(o.database))
+        after = tuple(p.scaled(to_units) for p in scenario.after)
+        model = calibrated_model(
+            declared,
+            after,
+            costs.per_request(unit),
+            capacities=scenario.capacities,
+            pool_size=scenario.pool_size,
+            children_hold=scenario.children_hold,
+            residual_on=scenario.residual_on,
+        )
+        return model.predict(n, c, o.open_mode)
 
     def _warm_up(self, scenario: Scenario, timeout: float) -> None:
         """One request first, so first-use costs (lazy imports, new threads) are not measured."""
         settled_before = self._settled(scenario)
         warm = _load(self.server, scenario.route, 1, 1, "all", timeout)
+        if warm.aborted:  # Ctrl-C here must stop the run as it would during the load
+            raise _CalibrationCut(warm)
         self._settle(scenario, warm.summary().status.get(200, 0), settled_before)
 
     def _open_window(self) -> _Window:
@@ -307,12 +459,40 @@ class _LabServer:
 
 
 @contextlib.contextmanager
-def _upstream(scenarios: Sequence[Scenario], env: Mapping[str, str]) -> Iterator[str | None]:
+def _upstream(
+    scenarios: Sequence[Scenario], env: Mapping[str, str]
+) -> Iterator[UvicornServer | None]:
     if not any(s.group == "external" for s in scenarios):
         yield None
         return
     with UvicornServer(UPSTREAM_APP, env=env, health_path="/") as upstream:
-        yield upstream.url
+        yield upstream
+
+
+@contextlib.contextmanager
+def _pinned(cores: int | None) -> Iterator[None]:
+    """Run the block on the first ``cores`` cores this thread may use: a process started
+    meanwhile inherits them, and so do its threads and children."""
+    if cores is None:
+        yield
+        return
+    allowed = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, allowed[:cores])
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, allowed)
+
+
+@contextlib.contextmanager
+def _serving(server: UvicornServer, cores: int | None) -> Iterator[UvicornServer]:
+    """The server running, started on ``cores`` cores, stopped when the block ends."""
+    with _pinned(cores):
+        server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 class _Lab:
@@ -330,10 +510,10 @@ class _Lab:
 
     def run(self, scenarios: Sequence[Scenario]) -> LabRun:
         env = self.startup(scenarios)
-        with _upstream(scenarios, env) as upstream_url:
-            if upstream_url is not None:
-                env["LOOPSIGHT_LAB_UPSTREAM"] = upstream_url
-            self.main_loop(scenarios, env)
+        with _upstream(scenarios, env) as upstream:
+            if upstream is not None:
+                env["LOOPSIGHT_LAB_UPSTREAM"] = upstream.url
+            self.main_loop(scenarios, env, upstream)
         return self.shutdown(scenarios)
 
     def startup(self, scenarios: Sequence[Scenario]) -> dict[str, str]:
@@ -350,13 +530,23 @@ class _Lab:
             env["LOOPSIGHT_LAB_DB"] = o.database_url
         return env
 
-    def main_loop(self, scenarios: Sequence[Scenario], base_env: Mapping[str, str]) -> None:
-        """One server per batch of scenarios that share settings; stop at the first abort."""
+    def main_loop(
+        self,
+        scenarios: Sequence[Scenario],
+        base_env: Mapping[str, str],
+        upstream: UvicornServer | None = None,
+    ) -> None:
+        """One server per batch of scenarios that share settings (pinned to ``--cores`` when
+        asked); stop at the first abort."""
         for env, batch in _batches(scenarios):
-            with UvicornServer(APP, env={**base_env, **env}, health_path=STATS_PATH) as server:
-                lab_server = _LabServer(server, self.options, self.token)
+            server = UvicornServer(APP, env={**base_env, **env}, health_path=STATS_PATH)
+            with _serving(server, self.options.cores):
+                lab_server = _LabServer(server, self.options, self.token, upstream)
                 if self.options.calibrate:
-                    self.aborted = lab_server.calibrate(batch)
+                    try:
+                        self.aborted = lab_server.calibrate(batch)
+                    except KeyboardInterrupt:  # keep the runs of earlier batches
+                        self.aborted = "calibration: interrupted (Ctrl-C)"
                 self.costs = self.costs or lab_server.costs
                 for scenario in [] if self.aborted else batch:
                     if not self.serve(lab_server, scenario):
@@ -397,9 +587,12 @@ def run_lab(
 ) -> LabRun:
     """Measure ``scenarios`` in order; stop early if a run is cut short.
 
-    With ``options.calibrate``, the hello routes are measured first under the same load: their
-    time per request is what every request costs the server's loop (parsing, routing; and the
-    hand-off to a worker thread for each thread-pool phase), and the model includes it. Every
+    With ``options.calibrate``, the hello routes are measured first under the same load (the
+    loop's time per request, reported) and one at a time (hello's CPU per request), then each
+    scenario before its run: a few requests at c=1, their CPU read from ``/proc`` by where it
+    ran, and the share of the cores the lab gets now (``loopsight.lab._calibrate``). The model
+    shares those costs over the server's cores and the GIL. Without it, the model is the
+    scenario's phases plus nothing the machine adds. Every
     scenario is joined with the static checker's findings on its route and the stalls the
     runtime watchdog attributed to it; scenarios marked for it leave a Perfetto trace of their
     own window in ``trace_dir``.

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from loopsight.errors import LoopsightError
-from loopsight.model import Phase, hold, loop, pool, wait
+from loopsight.model import Cpu, Phase, Resource, cpu, gil, hold, loop, pool, wait
 
 __all__ = [
     "CATALOGUE",
@@ -42,7 +42,10 @@ class Scenario:
     reference (``baseline``); a bad route with ``stalls`` is expected to block the loop at run
     time, one without (a missing ``await``, a costly middleware) is wrong in another way.
     ``server_env`` runs the scenario on a server of its own with these settings;
-    ``capacities`` are the model's resources beyond the loop and the thread pool.
+    ``capacities`` are the model's resources beyond the loop and the thread pool. ``after`` is
+    the work a request leaves behind once answered (background tasks). ``children_hold`` names
+    the resource whose CPU phases run in child processes, and ``residual_on`` what the time the
+    calibration at c=1 finds beyond the phases holds (``loopsight.lab._calibrate``).
     """
 
     name: str
@@ -60,6 +63,9 @@ class Scenario:
     modelled: bool = True
     requests_factor: float = 1.0  # this scenario's share of -n (middleware needs more)
     pg_phases: tuple[Phase, ...] | None = None
+    after: tuple[Phase, ...] = ()
+    children_hold: Resource = "process"
+    residual_on: Resource = "wait"
     functions: tuple[str, ...] = ()  # middleware / background functions that belong to it
     settle: tuple[str, str, int] | None = None
     """Background work to wait for after the load: (stats path, kind, tasks per request); the
@@ -74,13 +80,22 @@ class Scenario:
 
     @property
     def timed(self) -> bool:
-        """Whether the route's time comes from scaled work (hello routes take ~no time)."""
-        return any(phase.seconds > 0 for phase in self.phases)
+        """Whether the route's time comes from scaled work (hello routes take ~no time): its
+        phases, or background work that holds the loop after the answer."""
+        return any(phase.seconds > 0 for phase in self.phases) or any(
+            phase.seconds > 0 and phase.resource == "loop" for phase in self.after
+        )
+
+    @property
+    def holds_loop(self) -> bool:
+        """Whether the route's own code holds the loop (a phase or background work on it)."""
+        return any(p.resource == "loop" and p.seconds > 0 for p in (*self.phases, *self.after))
 
     @property
     def has_model(self) -> bool:
-        """Whether the queueing model predicts this scenario's time."""
-        return self.timed and self.modelled
+        """Whether the queueing model predicts this scenario's time (an untimed one only from
+        the costs calibrated before its run)."""
+        return self.modelled
 
 
 _CORES = os.cpu_count() or 1
@@ -153,20 +168,20 @@ SCENARIOS: tuple[Scenario, ...] = (
         "/db/sync-driver",
         "db",
         "async def route, slow query through the sync driver (sqlite3 / psycopg)",
-        (loop(1.0),),
+        (loop(1.0, Cpu.CORE),),  # SQLite counts in C on the loop's thread
         pattern="bad",
         stalls=True,
         fix="an AsyncSession on an async driver (aiosqlite, asyncpg), or a def route",
-        capacities={"cpu": _CORES, "db": 100},
+        pg_phases=(loop(1.0),),  # pg_sleep: the loop waits on the socket
     ),
     Scenario(
         "db-async-session",
         "/db/async-session",
         "db",
         "async def route, the same query awaited on a SQLAlchemy AsyncSession",
-        (hold("cpu", 1.0),),  # SQLite works outside the GIL, so the cores bound it
+        (cpu(1.0),),  # in aiosqlite's thread, outside the GIL: the cores bound it
         pattern="good",
-        capacities={"cpu": _CORES, "db": 100},
+        capacities={"db": 80},  # the async engine's pool_size + max_overflow
         pg_phases=(hold("db", 1.0),),  # pg_sleep: bounded by the connection pool
     ),
     Scenario(
@@ -174,10 +189,9 @@ SCENARIOS: tuple[Scenario, ...] = (
         "/db/sync-route",
         "db",
         "def route, the same query on a sync Session (thread pool)",
-        (hold("cpu", 1.0),),
+        (pool(1.0, Cpu.CORE),),
         pattern="good",
-        capacities={"cpu": _CORES, "db": 100},
-        pg_phases=(pool(1.0),),
+        pg_phases=(pool(1.0),),  # 40 tokens, 40 connections
     ),
     # Seed 002: an external service (a second local server answering after 1 s).
     Scenario(
@@ -212,7 +226,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "/cpu/inline",
         "cpu",
         "async def route, CPU-bound loop inline",
-        (loop(1.0),),
+        (loop(1.0, Cpu.GIL),),
         pattern="bad",
         stalls=True,
         fix="a shared ProcessPoolExecutor created in lifespan (run_in_executor)",
@@ -223,40 +237,40 @@ SCENARIOS: tuple[Scenario, ...] = (
         "cpu",
         "async def route, run_in_executor on the default thread pool: a half-fix, the GIL"
         " serialises the work and the loop waits for the GIL",
-        (hold("gil", 1.0),),
+        (gil(1.0, "executor"),),
         pattern="baseline",
-        capacities={"gil": 1},
+        capacities={"executor": min(32, _CORES + 4)},  # the loop's default executor
     ),
     Scenario(
         "cpu-process-pool",
         "/cpu/process-pool",
         "cpu",
         "async def route, run_in_executor on a shared ProcessPoolExecutor",
-        (hold("cpu", 1.0),),
+        (cpu(1.0, "process"),),
         pattern="good",
-        capacities={"cpu": _CORES},
+        capacities={"process": _CORES},  # one worker per core
     ),
     Scenario(
         "cpu-pool-apply",
         "/cpu/pool-apply",
         "cpu",
         "the seed's `with Pool() as pool: pool.apply(...)` in async def: a new pool per request",
-        (loop(1.0),),
+        (loop(1.0, Cpu.CORE),),  # the loop waits while a child computes
         pattern="bad",
         stalls=True,
         fix="one ProcessPoolExecutor for the app, awaited with run_in_executor",
-        modelled=False,  # forking a pool per request costs more than the model knows
         requests_factor=0.2,
+        children_hold="loop",
+        residual_on="loop",  # starting and joining the pool: the loop waits for it too
     ),
     Scenario(
         "cpu-executor-per-request",
         "/cpu/executor-per-request",
         "cpu",
         "the seed's ThreadPoolExecutor created per request",
-        (hold("gil", 1.0),),
+        (gil(1.0, "wait"),),  # a new executor per request: no limit but the GIL
         pattern="bad",
         fix="one executor for the app (or the loop's default); CPU work in a process pool",
-        capacities={"gil": 1},
     ),
     # Seed 002: background tasks (answers at once; the work runs after the response).
     Scenario(
@@ -264,11 +278,10 @@ SCENARIOS: tuple[Scenario, ...] = (
         "/bg/async-blocking",
         "bg",
         "async background task whose body calls time.sleep(1): stalls after the response",
-        (loop(1.0),),
         pattern="bad",
         stalls=True,
         fix="a def task (thread pool) or await an async API in the task",
-        modelled=False,
+        after=(loop(1.0),),
         functions=("send_report_blocking",),
         settle=("/bg/stats", "async-blocking", 1),
     ),
@@ -278,6 +291,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "bg",
         "async background task awaiting asyncio.sleep(1)",
         pattern="good",
+        after=(wait(1.0),),
         functions=("send_report",),
         settle=("/bg/stats", "async-ok", 1),
     ),
@@ -287,6 +301,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "bg",
         "def background task with time.sleep(1) (thread pool)",
         pattern="good",
+        after=(pool(1.0),),
         functions=("send_report_sync",),
         settle=("/bg/stats", "sync-task", 1),
     ),
@@ -295,11 +310,10 @@ SCENARIOS: tuple[Scenario, ...] = (
         "/bg/burst",
         "bg",
         "20 async tasks per request, each blocking 50 ms: overloads the loop",
-        (loop(1.0),),
         pattern="bad",
         stalls=True,
         fix="a bounded runner: a queue drained by a few workers, blocking chunks in the pool",
-        modelled=False,
+        after=(loop(1.0),),  # 20 tasks of 50 ms, all queued before anything else
         functions=("burst_chunk",),
         settle=("/bg/stats", "burst", 20),
     ),

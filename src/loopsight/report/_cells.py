@@ -164,7 +164,13 @@ def cost_note(lab: LabRun) -> str:
     if "sync" in costs and "async" in costs:
         handoff = max(0.0, costs["sync"] - costs["async"]) * 1000
         parts.append(f"{handoff:.2f} ms more per hand-off to the thread pool (on /sync)")
-    return "server costs measured under the same load: " + ", ".join(parts)
+    return (
+        "each scenario's CPU per request, measured before its run at c=1 (on the loop, in "
+        "threads, in child processes, in the load driver and the upstream, from /proc), shared "
+        "over the cores the lab gets on this machine and the GIL (a cost lost in what the idle "
+        "server spends is taken from hello's at c=1); on hello under the same load the server "
+        "spent " + ", ".join(parts)
+    )
 
 
 def _markdown_row(values: tuple[str, ...]) -> str:

@@ -27,8 +27,8 @@ SECTIONS: dict[str, Section] = {
         "Hello: sync and async routes with no I/O",
         "Seed 000 starts with the same trivial body as `def` and as `async def`.",
         "With no I/O both are fast; the `def` route pays a thread hop. These rows are the "
-        "baseline every other figure is set against, and what the model's per-request cost is "
-        "calibrated on.",
+        "baseline every other figure is set against, and where the calibration takes a "
+        "request's loop cost when a scenario's own is lost in what the idle server spends.",
     ),
     "cases": Section(
         "Seed 000's four cases: blocking and non-blocking I/O",
@@ -61,13 +61,13 @@ SECTIONS: dict[str, Section] = {
         "`AsyncSession` on aiosqlite / asyncpg, or a `def` route with a sync `Session`, leaves "
         "it free. With SQLite the query is CPU work in C outside the GIL, so the cores bound "
         "the fixed routes; with PostgreSQL (`--db postgresql://...`, `pg_sleep`) the "
-        "connection pool does. The fixed SQLite routes measure above the model, which shares "
-        "the cores perfectly: aiosqlite runs a thread per connection, and a hundred queries at "
-        "once leave the loop's thread waiting for a core. The watchdog reports that as stalls "
-        "at the `await` (marked starved): the route's code does not block, the machine is full. "
-        "On PostgreSQL a query waits in `pg_sleep`, but SQLAlchemy and the driver spend CPU on "
-        "each query that `--scale` does not shrink, so at the default scale the fixed routes "
-        "measure well above the model, and the `def` route comes close to it at `--scale 0.3`. "
+        "connection pool does. aiosqlite runs a thread per connection, and a hundred queries at "
+        "once leave the loop's thread waiting for a core: the watchdog reports stalls at the "
+        "`await` marked starved, and the verdict reads 'loop free; cores saturated'. The model "
+        "shares each query's CPU, measured at c=1, over the cores the lab gets; what it leaves "
+        "out is that the scheduler is not evenly fair (threads that sleep often get more than "
+        "their share, a hundred busy ones less). On PostgreSQL SQLAlchemy and the driver spend "
+        "CPU on each query that `--scale` does not shrink; the calibration counts it. "
         "That route opens its `Session` itself: with one from a yield dependency, FastAPI "
         "validates the response in the thread pool before the session closes, and at c=100 "
         "(more requests than threads) the lab deadlocked on PostgreSQL until the pool timed "
@@ -82,10 +82,10 @@ SECTIONS: dict[str, Section] = {
         "`requests.get` inside `async def` holds the loop while the upstream thinks (1 s here, "
         "served by a second local server). A shared `httpx.AsyncClient` created in lifespan "
         "waits without holding anything; a `def` route with `requests` waits in the thread pool. "
-        "The model counts the loop's own cost per request (measured on `/async`), not the HTTP "
-        "client's or the upstream server's, which share the same cores: at c=100 the async "
-        "client measures far above the model, at `-c 10` close to it. httpx's pool is "
-        "known to cost CPU under high concurrency (encode/httpx#3215).",
+        "The model counts the CPU a request costs the loop, the load driver and the upstream "
+        "server, measured at c=1. What it leaves out: httpx's pool costs more CPU per request "
+        "as concurrency grows (encode/httpx#3215), so at c=100 the async client measures "
+        "above the model.",
         "```python\n@asynccontextmanager\nasync def lifespan(app):\n"
         "    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=100)) as client:\n"
         "        app.state.http = client\n        yield\n```",
@@ -110,7 +110,9 @@ SECTIONS: dict[str, Section] = {
         "with a blocking body then stalls every other request. A burst of small blocking tasks "
         "runs back to back on the loop. A `def` task, an awaiting async task, or a bounded "
         "runner (a queue drained by a few workers that offload each chunk) keep the loop free. "
-        "Here 'loop blocked' covers the load and the background work it left behind.",
+        "Here 'loop blocked' covers the load and the background work it left behind. The model "
+        "runs a request's background work in the step that sent its answer (Starlette runs "
+        "the tasks right after sending), so a blocking task delays every request behind it.",
     ),
     "middleware": Section(
         "Middleware",
