@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -33,6 +35,35 @@ async def slow(n: int):
 @app.get("/fast")
 async def fast():
     return {}
+"""
+
+
+NOT_APPS = """
+
+NAME = "not an app"
+
+
+def plain():
+    return app
+"""
+
+# A plain ASGI app: no lifespan support, no routes, and it instruments itself.
+PLAIN_APP = """
+import time
+
+import loopsight
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        raise RuntimeError("no lifespan here")
+    if scope["path"] == "/slow":
+        time.sleep(0.1)  # PLAIN-STALL
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+app = loopsight.instrument(app, threshold_ms=40)
 """
 
 
@@ -96,16 +127,95 @@ def test_run_prints_stalls_and_a_summary(tmp_path: Path, workers: int) -> None:
 
 
 def test_run_rejects_bad_targets_in_one_line(tmp_path: Path) -> None:
-    write_module(tmp_path, "served_app", APP)
+    write_module(tmp_path, "served_app", APP + NOT_APPS)
     for args, message in [
         (["nocolon"], "target must look like module:app"),
         (["missing_module:app"], "cannot import 'missing_module'"),
         (["served_app:nope"], "has no attribute 'nope'"),
+        (["served_app:NAME"], "served_app:NAME is a str, not an ASGI app"),
+        (["served_app:plain"], "served_app:plain is a plain function, not an ASGI app"),
         (["served_app:app", "--endpoints", "metrics"], "--endpoints needs --token"),
     ]:
         proc = _loopsight(*args, cwd=tmp_path)
-        _, err = proc.communicate(timeout=30)
+        try:
+            _, err = proc.communicate(timeout=30)
+        finally:  # a target served by mistake would serve forever
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
         assert proc.returncode == 2, (args, err)
         assert err.startswith("loopsight: error: ")
         assert message in err
         assert len(err.strip().splitlines()) == 1
+
+
+def _serve_and_stop(proc: subprocess.Popen[str], base: str, paths: list[str]) -> tuple[str, str]:
+    """Wait until ``proc`` serves, GET each path, SIGTERM it; its stdout and stderr."""
+    try:
+        _wait_ready(f"{base}/ready", proc)
+        for path in paths:
+            with urllib.request.urlopen(f"{base}{path}", timeout=10):
+                pass
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        return proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+@pytest.mark.slow
+def test_run_summarises_a_plain_app_that_instruments_itself(tmp_path: Path) -> None:
+    path = write_module(tmp_path, "plain_app", PLAIN_APP)
+    port = free_port()
+    proc = _loopsight(
+        "plain_app:app", "--threshold-ms", "40", "--port", str(port), "--no-access-log",
+        cwd=tmp_path,
+    )  # fmt: skip
+    out, err = _serve_and_stop(proc, f"http://127.0.0.1:{port}", ["/slow", "/fast"])
+    assert proc.returncode == 0, err
+    # The summary survives an app without lifespan, with no traceback at exit.
+    assert "Traceback" not in err, err
+    assert "Exception ignored" not in err, err
+    # The app's own instrument() call logs nothing more: each stall is printed once.
+    printed = [x for x in err.splitlines() if "loop stalled" in x and "GET /slow" in x]
+    assert len(printed) == 1, err
+    assert printed[0].startswith("loopsight [")
+    assert f"plain_app.py:{line_of(path, 'PLAIN-STALL')}" in printed[0]
+    header = next(x for x in out.splitlines() if "requests" in x and "5xx" in x)
+    row = next(x for x in out.splitlines() if "<unmatched>" in x)
+    heads = [c.strip() for c in header.split("┃")[1:-1]]
+    raw = dict(zip(heads, row.split("│")[1:-1], strict=True))
+    # /ready, /slow and /fast
+    assert raw["requests"].strip() == "3", out
+    assert raw["stalls"].strip() == "1", out
+    for column in ("requests", "5xx", "mean ms", "p95 ms", "stalls", "stalled ms"):
+        # Right-aligned: the figure ends one padding space before the border.
+        assert raw[column].endswith(raw[column].strip() + " "), (column, row)
+        assert raw[column].startswith("  "), (column, row)
+    assert raw["route"].startswith(" <unmatched>")
+
+
+def test_run_on_a_taken_port_fails_in_one_line(tmp_path: Path) -> None:
+    write_module(tmp_path, "served_app", APP)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = _loopsight("served_app:app", "--port", str(port), cwd=tmp_path)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2, err
+    assert err.startswith(f"loopsight: error: cannot listen on 127.0.0.1:{port}: "), err
+    assert len(err.strip().splitlines()) == 1, err
+    assert out == ""
+
+
+def test_run_help_says_uvicorn_options_pass_through(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "loopsight", "run", "--help"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=30,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "passed to uvicorn unchanged" in " ".join(proc.stdout.split())
