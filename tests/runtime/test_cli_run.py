@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import pytest
 
 from loopsight.server import free_port
 
-from ._helpers import line_of, write_module
+from ._helpers import killed_on_exit, line_of, loopsight_run, terminate, wait_ready, write_module
 
 APP = """
 import time
@@ -67,51 +66,24 @@ app = loopsight.instrument(app, threshold_ms=40)
 """
 
 
-def _loopsight(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "loopsight", "run", *args],
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.05)
-    raise AssertionError("loopsight run did not start")
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
 def test_run_prints_stalls_and_a_summary(tmp_path: Path, workers: int) -> None:
     path = write_module(tmp_path, "served_app", APP)
     port = free_port()
     extra = ["--workers", str(workers)] if workers > 1 else []
-    proc = _loopsight(
+    proc = loopsight_run(
         "served_app:app", "--threshold-ms", "40", "--port", str(port), "--no-access-log",
         "--log-level", "warning", *extra, cwd=tmp_path,
     )  # fmt: skip
-    try:
+    with killed_on_exit(proc):
         base = f"http://127.0.0.1:{port}"
-        _wait_ready(f"{base}/fast", proc)
+        wait_ready(f"{base}/fast", proc)
         for n in range(3):
             with urllib.request.urlopen(f"{base}/slow/{n}", timeout=10) as response:
                 assert response.headers["x-process-time"]
         time.sleep(0.3)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        out, err = terminate(proc)
     assert proc.returncode == 0, err
     line = line_of(path, "RUN-STALL")
     printed = [x for x in err.splitlines() if "loop stalled" in x and "/slow/{n}" in x]
@@ -136,13 +108,8 @@ def test_run_rejects_bad_targets_in_one_line(tmp_path: Path) -> None:
         (["served_app:plain"], "served_app:plain is a plain function, not an ASGI app"),
         (["served_app:app", "--endpoints", "metrics"], "--endpoints needs --token"),
     ]:
-        proc = _loopsight(*args, cwd=tmp_path)
-        try:
+        with killed_on_exit(loopsight_run(*args, cwd=tmp_path)) as proc:  # if served by mistake
             _, err = proc.communicate(timeout=30)
-        finally:  # a target served by mistake would serve forever
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
         assert proc.returncode == 2, (args, err)
         assert err.startswith("loopsight: error: ")
         assert message in err
@@ -151,25 +118,20 @@ def test_run_rejects_bad_targets_in_one_line(tmp_path: Path) -> None:
 
 def _serve_and_stop(proc: subprocess.Popen[str], base: str, paths: list[str]) -> tuple[str, str]:
     """Wait until ``proc`` serves, GET each path, SIGTERM it; its stdout and stderr."""
-    try:
-        _wait_ready(f"{base}/ready", proc)
+    with killed_on_exit(proc):
+        wait_ready(f"{base}/ready", proc)
         for path in paths:
             with urllib.request.urlopen(f"{base}{path}", timeout=10):
                 pass
         time.sleep(0.3)
-        proc.send_signal(signal.SIGTERM)
-        return proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        return terminate(proc)
 
 
 @pytest.mark.slow
 def test_run_summarises_a_plain_app_that_instruments_itself(tmp_path: Path) -> None:
     path = write_module(tmp_path, "plain_app", PLAIN_APP)
     port = free_port()
-    proc = _loopsight(
+    proc = loopsight_run(
         "plain_app:app", "--threshold-ms", "40", "--port", str(port), "--no-access-log",
         cwd=tmp_path,
     )  # fmt: skip
@@ -203,7 +165,7 @@ def test_run_on_a_taken_port_fails_in_one_line(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        proc = _loopsight("served_app:app", "--port", str(port), cwd=tmp_path)
+        proc = loopsight_run("served_app:app", "--port", str(port), cwd=tmp_path)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 2, err
     assert err.startswith(f"loopsight: error: cannot listen on 127.0.0.1:{port}: "), err

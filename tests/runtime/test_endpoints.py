@@ -4,10 +4,6 @@ rendering stays out of the thread pool it reports."""
 from __future__ import annotations
 
 import http.cookiejar
-import signal
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -22,7 +18,7 @@ from loopsight.runtime._types import Message
 from loopsight.runtime.endpoints import SESSION_COOKIE, Endpoints
 from loopsight.server import free_port
 
-from ._helpers import TOKEN, write_module
+from ._helpers import TOKEN, killed_on_exit, loopsight_run, terminate, wait_ready, write_module
 
 APP = """
 from fastapi import FastAPI
@@ -105,25 +101,16 @@ def test_access_log_of_a_real_server_never_holds_the_token(tmp_path: Path) -> No
     write_module(tmp_path, "token_app", APP)
     port = free_port()
     secret = "s3cret-token-value"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "loopsight", "run", "token_app:app", "--port", str(port),
-         "--endpoints", "dashboard,metrics", "--token", secret],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    proc = loopsight_run(
+        "token_app:app", "--port", str(port), "--endpoints", "dashboard,metrics",
+        "--token", secret, cwd=tmp_path,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     browser = urllib.request.build_opener(
         urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
     )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert proc.poll() is None, proc.communicate()
-            try:
-                urllib.request.urlopen(f"{base}/ready", timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "loopsight run did not start"
-                time.sleep(0.05)
+    with killed_on_exit(proc):
+        wait_ready(f"{base}/ready", proc)
         with browser.open(f"{base}/_loopsight/dashboard?token={secret}", timeout=10) as page:
             assert page.status == 200
             assert page.url == f"{base}/_loopsight/dashboard"  # redirected without the token
@@ -131,12 +118,7 @@ def test_access_log_of_a_real_server_never_holds_the_token(tmp_path: Path) -> No
             assert again.status == 200  # the cookie alone
         with urllib.request.urlopen(f"{base}/_loopsight/metrics?token={secret}", timeout=10) as m:
             assert m.status == 200
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        out, err = terminate(proc)
     log = out + err
     assert '"GET /_loopsight/dashboard HTTP/1.1" 303' in log, log
     assert '"GET /_loopsight/dashboard HTTP/1.1" 200' in log, log
