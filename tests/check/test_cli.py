@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -167,3 +168,29 @@ def test_noqa_anywhere_on_the_path(
         assert (code, reported) == (0, [])
     else:  # on an intermediate call: only the path through it is silenced
         assert reported == [(9, "route")]
+
+
+def test_an_empty_path_is_an_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in ([""], [str(project), "  "]):
+        code, out, err = _run(argv, capsys)
+        assert code == 2, argv
+        assert out == ""
+        assert err.startswith("loopsight: error: an empty path was given")
+        assert err.count("\n") == 1
+
+
+def test_summary_follows_the_findings_on_one_pipe(project: Path) -> None:
+    # Buffered as for a user: stdout on a pipe holds its text until exit unless flushed.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    done = subprocess.run(
+        [sys.executable, "-m", "loopsight", "check", "--no-cache", str(project)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    lines = done.stdout.splitlines()
+    assert done.returncode == 1, done.stdout
+    assert lines[-1].startswith("Found 1 finding in 1 file"), done.stdout
+    assert sum("Found 1 finding" in line for line in lines) == 1

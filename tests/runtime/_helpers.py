@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import subprocess
+import sys
 import textwrap
 import time
+import urllib.error
 import urllib.request
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +69,44 @@ def starlette_test_client() -> Any:
         warnings.simplefilter("ignore", StarletteDeprecationWarning)
         from starlette.testclient import TestClient
     return TestClient
+
+
+def loopsight_run(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    """Start ``loopsight run ARGS`` in ``cwd``, its output captured as text."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "loopsight", "run", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_ready(url: str, proc: subprocess.Popen[str]) -> None:
+    """Poll ``url`` until it answers; fail if ``proc`` exits or 20 s pass."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.05)
+    raise AssertionError("loopsight run did not start")
+
+
+@contextmanager
+def killed_on_exit(proc: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
+    """Yield ``proc``; kill it on the way out if it is still running (a failed test)."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def terminate(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """SIGTERM ``proc`` (a graceful shutdown) and return its stdout and stderr."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.communicate(timeout=30)

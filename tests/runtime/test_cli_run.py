@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import signal
+import os
+import socket
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ import pytest
 
 from loopsight.server import free_port
 
-from ._helpers import line_of, write_module
+from ._helpers import killed_on_exit, line_of, loopsight_run, terminate, wait_ready, write_module
 
 APP = """
 import time
@@ -36,26 +37,33 @@ async def fast():
 """
 
 
-def _loopsight(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "loopsight", "run", *args],
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+NOT_APPS = """
+
+NAME = "not an app"
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.05)
-    raise AssertionError("loopsight run did not start")
+def plain():
+    return app
+"""
+
+# A plain ASGI app: no lifespan support, no routes, and it instruments itself.
+PLAIN_APP = """
+import time
+
+import loopsight
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        raise RuntimeError("no lifespan here")
+    if scope["path"] == "/slow":
+        time.sleep(0.1)  # PLAIN-STALL
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+app = loopsight.instrument(app, threshold_ms=40)
+"""
 
 
 @pytest.mark.slow
@@ -64,23 +72,18 @@ def test_run_prints_stalls_and_a_summary(tmp_path: Path, workers: int) -> None:
     path = write_module(tmp_path, "served_app", APP)
     port = free_port()
     extra = ["--workers", str(workers)] if workers > 1 else []
-    proc = _loopsight(
+    proc = loopsight_run(
         "served_app:app", "--threshold-ms", "40", "--port", str(port), "--no-access-log",
         "--log-level", "warning", *extra, cwd=tmp_path,
     )  # fmt: skip
-    try:
+    with killed_on_exit(proc):
         base = f"http://127.0.0.1:{port}"
-        _wait_ready(f"{base}/fast", proc)
+        wait_ready(f"{base}/fast", proc)
         for n in range(3):
             with urllib.request.urlopen(f"{base}/slow/{n}", timeout=10) as response:
                 assert response.headers["x-process-time"]
         time.sleep(0.3)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        out, err = terminate(proc)
     assert proc.returncode == 0, err
     line = line_of(path, "RUN-STALL")
     printed = [x for x in err.splitlines() if "loop stalled" in x and "/slow/{n}" in x]
@@ -96,16 +99,85 @@ def test_run_prints_stalls_and_a_summary(tmp_path: Path, workers: int) -> None:
 
 
 def test_run_rejects_bad_targets_in_one_line(tmp_path: Path) -> None:
-    write_module(tmp_path, "served_app", APP)
+    write_module(tmp_path, "served_app", APP + NOT_APPS)
     for args, message in [
         (["nocolon"], "target must look like module:app"),
         (["missing_module:app"], "cannot import 'missing_module'"),
         (["served_app:nope"], "has no attribute 'nope'"),
+        (["served_app:NAME"], "served_app:NAME is a str, not an ASGI app"),
+        (["served_app:plain"], "served_app:plain is a plain function, not an ASGI app"),
         (["served_app:app", "--endpoints", "metrics"], "--endpoints needs --token"),
     ]:
-        proc = _loopsight(*args, cwd=tmp_path)
-        _, err = proc.communicate(timeout=30)
+        with killed_on_exit(loopsight_run(*args, cwd=tmp_path)) as proc:  # if served by mistake
+            _, err = proc.communicate(timeout=30)
         assert proc.returncode == 2, (args, err)
         assert err.startswith("loopsight: error: ")
         assert message in err
         assert len(err.strip().splitlines()) == 1
+
+
+def _serve_and_stop(proc: subprocess.Popen[str], base: str, paths: list[str]) -> tuple[str, str]:
+    """Wait until ``proc`` serves, GET each path, SIGTERM it; its stdout and stderr."""
+    with killed_on_exit(proc):
+        wait_ready(f"{base}/ready", proc)
+        for path in paths:
+            with urllib.request.urlopen(f"{base}{path}", timeout=10):
+                pass
+        time.sleep(0.3)
+        return terminate(proc)
+
+
+@pytest.mark.slow
+def test_run_summarises_a_plain_app_that_instruments_itself(tmp_path: Path) -> None:
+    path = write_module(tmp_path, "plain_app", PLAIN_APP)
+    port = free_port()
+    proc = loopsight_run(
+        "plain_app:app", "--threshold-ms", "40", "--port", str(port), "--no-access-log",
+        cwd=tmp_path,
+    )  # fmt: skip
+    out, err = _serve_and_stop(proc, f"http://127.0.0.1:{port}", ["/slow", "/fast"])
+    assert proc.returncode == 0, err
+    # The summary survives an app without lifespan, with no traceback at exit.
+    assert "Traceback" not in err, err
+    assert "Exception ignored" not in err, err
+    # The app's own instrument() call logs nothing more: each stall is printed once.
+    printed = [x for x in err.splitlines() if "loop stalled" in x and "GET /slow" in x]
+    assert len(printed) == 1, err
+    assert printed[0].startswith("loopsight [")
+    assert f"plain_app.py:{line_of(path, 'PLAIN-STALL')}" in printed[0]
+    header = next(x for x in out.splitlines() if "requests" in x and "5xx" in x)
+    row = next(x for x in out.splitlines() if "<unmatched>" in x)
+    heads = [c.strip() for c in header.split("┃")[1:-1]]
+    raw = dict(zip(heads, row.split("│")[1:-1], strict=True))
+    # /ready, /slow and /fast
+    assert raw["requests"].strip() == "3", out
+    assert raw["stalls"].strip() == "1", out
+    for column in ("requests", "5xx", "mean ms", "p95 ms", "stalls", "stalled ms"):
+        # Right-aligned: the figure ends one padding space before the border.
+        assert raw[column].endswith(raw[column].strip() + " "), (column, row)
+        assert raw[column].startswith("  "), (column, row)
+    assert raw["route"].startswith(" <unmatched>")
+
+
+def test_run_on_a_taken_port_fails_in_one_line(tmp_path: Path) -> None:
+    write_module(tmp_path, "served_app", APP)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = loopsight_run("served_app:app", "--port", str(port), cwd=tmp_path)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2, err
+    assert err.startswith(f"loopsight: error: cannot listen on 127.0.0.1:{port}: "), err
+    assert len(err.strip().splitlines()) == 1, err
+    assert out == ""
+
+
+def test_run_help_says_uvicorn_options_pass_through(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "loopsight", "run", "--help"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=30,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "passed to uvicorn unchanged" in " ".join(proc.stdout.split())

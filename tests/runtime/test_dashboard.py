@@ -3,6 +3,7 @@ Chrome trace export is well-formed."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import urllib.request
 from dataclasses import replace
@@ -91,12 +92,21 @@ def test_dashboard_renders_in_headless_chromium(tmp_path: Path) -> None:
             urllib.request.urlopen(f"{srv.url}/_loopsight/dashboard", timeout=10)
         assert denied.value.code == 401
         denied.value.close()
+        url = f"{srv.url}/_loopsight/dashboard?token={TOKEN}"
+        profile = f"--user-data-dir={tmp_path / 'profile'}"
+        chromium = [browser, "--headless", "--no-sandbox", "--disable-gpu",
+                    "--disable-dev-shm-usage", profile]  # fmt: skip
+        # Virtual time past the first refresh (5 s): the page fetches and redraws itself.
         dom = subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=3000",
-             "--dump-dom", f"{srv.url}/_loopsight/dashboard?token={TOKEN}"],
+            [*chromium, "--virtual-time-budget=8000", "--dump-dom", url],
             capture_output=True, text=True, timeout=60, check=True,
         ).stdout  # fmt: skip
+        shot = tmp_path / "dashboard.png"
+        subprocess.run(
+            [*chromium, "--virtual-time-budget=3000", "--hide-scrollbars", "--window-size=1000,700",
+             "--force-device-scale-factor=1", f"--screenshot={shot}", url],
+            capture_output=True, timeout=60, check=True,
+        )  # fmt: skip
     parser = _Tables()
     parser.feed(dom)
     # The script builds one row per (route, culprit) group; start-up may add others.
@@ -110,6 +120,41 @@ def test_dashboard_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert len(recent) == 1, parser.tables["recent"]
     assert "dash_app.py" in recent[0][3]
     assert "lag_ms" in dom  # the lag chart's polyline was drawn (data-key attribute)
+    assert re.search(r'id="status"[^>]*>refreshed \d\d:\d\d:\d\d', dom), dom
+    _assert_axes_and_legends(dom)
+    _assert_drawn(shot)
+
+
+def _assert_axes_and_legends(dom: str) -> None:
+    """Both charts have a time axis, a value axis with its unit, and a legend."""
+    charts = dict(re.findall(r'<svg id="(\w+)"[^>]*>(.*?)</svg>', dom, re.S))
+    assert set(charts) == {"lag", "pool"}
+    legends = {"lag": ["worst loop lag", "stall threshold"],
+               "pool": ["threads borrowed", "calls waiting for a thread"]}  # fmt: skip
+    for name, svg in charts.items():
+        groups = dict(re.findall(r'<g class="(axis x|axis y|legend)">(.*?)</g>', svg, re.S))
+        texts = {k: re.findall(r"<text[^>]*>([^<]*)</text>", body) for k, body in groups.items()}
+        assert len([t for t in texts["axis x"] if re.fullmatch(r"\d\d:\d\d:\d\d", t)]) >= 2
+        assert texts["axis y"][0] == "0"
+        assert len(texts["axis y"]) >= 3
+        assert texts["legend"] == legends[name]
+    assert '<text x="6" y="18">ms</text>' in charts["lag"]
+
+
+def _assert_drawn(shot: Path) -> None:
+    """The screenshot shows the axes and each legend's colour swatch (12 x 12 pixels)."""
+    from PIL import Image
+
+    with Image.open(shot) as image:
+        counts = {rgb: n for n, rgb in image.convert("RGB").getcolors(1 << 20) or []}
+    axis, lag, threshold, borrowed, waiting = (
+        (0x55, 0x55, 0x55), (0xCC, 0x33, 0x33), (0x99, 0x99, 0x99), (0x33, 0x66, 0xCC),
+        (0xEE, 0x88, 0x00),
+    )  # fmt: skip
+    # Two time axes of 830 px and two value axes of 120 px, drawn crisp.
+    assert counts.get(axis, 0) >= 1800, "axes"
+    for swatch in (lag, threshold, borrowed, waiting):
+        assert counts.get(swatch, 0) >= 144, swatch
 
 
 def _filled_runtime() -> Runtime:

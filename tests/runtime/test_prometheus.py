@@ -147,7 +147,7 @@ def test_exposition_matches_prometheus_clients_own_metrics(runtime: Runtime) -> 
     )
     for route, status, seconds in observed:
         runtime.requests.started += 1
-        runtime.requests.finished.append((route, "GET", status, 0.0, seconds))  # type: ignore[arg-type]
+        runtime.requests.finished.append((route, "GET", status, 0.0, seconds, 0.0))  # type: ignore[arg-type]
         histogram.labels(route, "GET", str(status)).observe(seconds)
     ours = samples(PrometheusExporter(runtime.snapshot).render()[0].decode())
     theirs = samples(generate_latest(reference).decode())

@@ -94,7 +94,8 @@ def run(argv: list[str]) -> int:
 
     if output_format not in RENDERERS:
         fail(f"--output-format {output_format!r} is not a format: use {_formats()}")
-
+    if any(not path.strip() for path in options.paths):
+        fail("an empty path was given: name a file or directory, or give none to check .")
     targets: list[str] = options.paths or ["."]
     config: Path | None = options.config
     try:
@@ -131,5 +132,6 @@ def run(argv: list[str]) -> int:
         count = len(result.findings)
         summary = f"Found {count} finding{'s' if count != 1 else ''}" if count else "All clear"
         files = f"{result.files} file{'s' if result.files != 1 else ''}"
+        sys.stdout.flush()  # on a pipe shared with stdout, the summary must come after the findings
         sys.stderr.write(f"{summary} in {files} ({result.lines:_} lines).\n")
     return 1 if result.findings else 0

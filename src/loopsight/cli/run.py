@@ -41,7 +41,11 @@ def run(
         False, "--no-headers", help="Do not add Server-Timing and X-Process-Time."
     ),
 ) -> None:
-    """Serve MODULE:APP under uvicorn with the stall watchdog; print stalls and a summary."""
+    """Serve MODULE:APP under uvicorn with the stall watchdog; print stalls and a summary.
+
+    Every option not listed below is passed to uvicorn unchanged: --host, --port, --workers,
+    --loop, --no-access-log, --log-level ... (see uvicorn --help).
+    """
     from loopsight.errors import LoopsightError
     from loopsight.runtime import serve
     from loopsight.runtime.instrument import OptionNames, check_options
@@ -55,7 +59,8 @@ def run(
             threshold_ms=threshold_ms,
             names=names,
         )
-        serve.import_target(target)
+        serve.check_asgi(target, serve.import_target(target))
+        _check_address(list(ctx.args))
     except LoopsightError as exc:
         fail(str(exc))
     options = {
@@ -71,7 +76,9 @@ def run(
         if token:
             os.environ["LOOPSIGHT_TOKEN"] = token
         code = _serve(list(ctx.args))
-        _print_summary(directory)
+        serve.write_summary()
+        if not code:  # uvicorn said why it did not start; an empty table would only confuse
+            _print_summary(directory)
     if code:
         raise typer.Exit(code)
 
@@ -82,6 +89,40 @@ class _Terminated(Exception):
 
 def _on_sigterm(signum: int, frame: object) -> None:
     raise _Terminated
+
+
+def _option(args: list[str], name: str) -> str | None:
+    """The last value given to uvicorn's option ``name`` (``--port 1`` or ``--port=1``)."""
+    value = None
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith(name + "="):
+            value = arg[len(name) + 1 :]
+    return value
+
+
+def _check_address(uvicorn_args: list[str]) -> None:
+    """Fail in one line, before anything starts, if uvicorn's host and port are taken."""
+    import socket
+
+    from loopsight.errors import LoopsightError
+
+    if _option(uvicorn_args, "--uds") or _option(uvicorn_args, "--fd"):
+        return
+    host = _option(uvicorn_args, "--host") or "127.0.0.1"
+    port_text = _option(uvicorn_args, "--port") or "8000"
+    if not port_text.isdigit() or int(port_text) == 0:
+        return  # uvicorn reports a bad port itself; port 0 is always free
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, int(port_text)))
+        except OSError as exc:
+            raise LoopsightError(
+                f"cannot listen on {host}:{port_text}: {exc.strerror}; choose another --port"
+            ) from None
 
 
 def _serve(uvicorn_args: list[str]) -> int:
@@ -124,7 +165,8 @@ def _print_summary(directory: str) -> None:
     table = Table(title="loopsight: requests and stalls by route")
     for column in ("route", "method", "requests", "5xx", "mean ms", "p95 ms", "stalls",
                    "stalled ms", "worst culprit"):  # fmt: skip
-        table.add_column(column, justify="right" if column[0].isdigit() else "left")
+        text = column in ("route", "method", "worst culprit")
+        table.add_column(column, justify="left" if text else "right")
     for row in rows:
         table.add_row(
             row.route,

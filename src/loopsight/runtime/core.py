@@ -161,6 +161,7 @@ class Runtime:
                 bg.running, bg.outcomes.snapshot(), bg.durations.snapshot(), tuple(bg.failures)
             ),
             recent_requests=tuple(self.requests.records(wd.wall_offset)) if recent_requests else (),
+            queued=self.requests.queued_rows(),
         )
 
     def settle(self) -> None:

@@ -44,7 +44,9 @@ class LoopsightMiddleware:
     """Watch the event loop on behalf of ``app`` and time its requests.
 
     ``server_timing`` adds ``Server-Timing: total;dur=…, stall;dur=…`` (milliseconds: time to
-    the response start, and loop stall time while the request was in flight);
+    the response start, and loop stall time while the request was in flight), and
+    ``queued;dur=…`` after a stall that ended just before the request started (the request
+    most likely arrived during it and waited in the socket: at most that long);
     ``process_time`` adds ``X-Process-Time`` (seconds, as in the usual FastAPI recipe).
     """
 
@@ -87,6 +89,8 @@ class LoopsightMiddleware:
         requests.started += 1
         start = clock()
         status = 0
+        # The stall that ended just before this request began, if any (one attribute read).
+        queued = watch.queued if watch is not None else 0.0
 
         # Plain functions returning send's awaitable: no coroutine of our own per message.
         # Two of them rather than one with a branch: this runs once per response message.
@@ -114,6 +118,8 @@ class LoopsightMiddleware:
                                     total * 1000,
                                     stalled * 1000,
                                 )
+                            if queued:
+                                value += b", queued;dur=%.3f" % (queued * 1000,)
                             headers.append((b"server-timing", value))
                         if process_time:
                             headers.append((b"x-process-time", b"%.6f" % total))
@@ -145,7 +151,9 @@ class LoopsightMiddleware:
                 route_id = id(route)
                 if route_id not in requests.routes:
                     requests.remember_route(route_id, route, scope)
-                requests.finished.append((route_id, scope.get("method"), status, start, clock()))
+                requests.finished.append(
+                    (route_id, scope.get("method"), status, start, clock(), queued)
+                )
             except Exception:  # bookkeeping must never break the app
                 _log.debug("loopsight could not record a request", exc_info=True)
 

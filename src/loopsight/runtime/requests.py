@@ -2,8 +2,8 @@
 
 The middleware's whole per-request API is plain data, so that a request costs no Python call
 here: ``started += 1`` when it begins, ``route_id in routes`` (else :meth:`remember_route`) and
-``finished.append((route id, method, status, start, end))`` when it ends. Everything else runs
-in bulk, each tick and before any read, from any thread.
+``finished.append((route id, method, status, start, end, queued))`` when it ends. Everything
+else runs in bulk, each tick and before any read, from any thread.
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ from typing import Any
 from loopsight.runtime._types import Scope
 from loopsight.runtime.records import UNMATCHED
 from loopsight.runtime.registry import route_template
-from loopsight.runtime.stats import REQUEST_BUCKETS, HistogramSet
+from loopsight.runtime.stats import REQUEST_BUCKETS, CounterSet, HistogramSet
 
 __all__ = ["RequestLog", "RequestRecord"]
 
 _log = logging.getLogger("loopsight")
 _MAX_UNFLUSHED = 1 << 16
-_Finished = tuple[int, Any, int, float, float]  # route id, method, status, start, end
+# route id, method, status, start, end, and seconds of the stall it queued behind (or 0.0)
+_Finished = tuple[int, Any, int, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class RequestLog:
         self.flushed = 0
         self._flush_lock = threading.Lock()
         self.histograms = HistogramSet(REQUEST_BUCKETS, max_series=max_series)
+        # (route id, method) -> [requests that queued behind a stall, seconds of those stalls]
+        self.queued = CounterSet(max_series=max_series)
         # (start, end, method, route id, status): tuples, the cheapest thing to append.
         self.recent: deque[tuple[float, float, Any, int, int]] = deque(maxlen=trace_requests)
         # Off unless the trace export is wanted: then each request costs one more append.
@@ -89,9 +92,13 @@ class RequestLog:
                 _log.debug("loopsight could not aggregate %d requests", count, exc_info=True)
 
     def _aggregate(self, batch: list[_Finished]) -> None:
-        route_ids, methods, statuses, starts, ends = zip(*batch, strict=True)
+        route_ids, methods, statuses, starts, ends, queued = zip(*batch, strict=True)
         keys = list(zip(route_ids, methods, statuses, strict=True))
         self.histograms.observe_many(keys, list(map(sub, ends, starts)))
+        if any(queued):  # rare: only right after a stall
+            for route_id, method, seconds in zip(route_ids, methods, queued, strict=True):
+                if seconds:
+                    self.queued.add((route_id, method), seconds)
         if self.trace:
             self.recent.extend(zip(starts, ends, methods, route_ids, statuses, strict=True))
 
@@ -110,6 +117,18 @@ class RequestLog:
                 rows[key] = row
             else:
                 rows[key] = [a + b for a, b in zip(acc, row, strict=True)]
+        return rows
+
+    def queued_rows(self) -> dict[tuple[str, ...], list[float]]:
+        """Requests that queued behind a stall, keyed by (route template, method):
+        ``[count, seconds]``, flushed first."""
+        self.flush()
+        rows: dict[tuple[str, ...], list[float]] = {}
+        for (route, method), row in self.queued.snapshot().items():
+            key = (self._label(route), str(method or "GET"))
+            acc = rows.setdefault(key, [0.0, 0.0])
+            acc[0] += row[0]
+            acc[1] += row[1]
         return rows
 
     def records(self, wall_offset: float) -> list[RequestRecord]:

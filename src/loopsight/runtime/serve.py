@@ -9,6 +9,7 @@ writes a summary file at shutdown for the parent to merge.
 from __future__ import annotations
 
 import atexit
+import inspect
 import json
 import os
 import sys
@@ -17,10 +18,19 @@ from typing import Any
 
 from loopsight.errors import LoopsightError
 from loopsight.runtime.core import Runtime, get_runtime
+from loopsight.runtime.exporters.log import LogExporter
 from loopsight.runtime.instrument import instrument
 from loopsight.runtime.records import Stall
 
-__all__ = ["ENV_OPTIONS", "ENV_SUMMARY_DIR", "ENV_TARGET", "create_app", "load_summaries"]
+__all__ = [
+    "ENV_OPTIONS",
+    "ENV_SUMMARY_DIR",
+    "ENV_TARGET",
+    "check_asgi",
+    "create_app",
+    "load_summaries",
+    "write_summary",
+]
 
 ENV_TARGET = "LOOPSIGHT_RUN_TARGET"
 ENV_OPTIONS = "LOOPSIGHT_RUN_OPTIONS"
@@ -46,19 +56,40 @@ def import_target(target: str) -> Any:
     return obj
 
 
+def check_asgi(target: str, obj: Any) -> None:
+    """Raise a one-line error unless ``obj`` can be an ASGI app.
+
+    Classes and callable objects pass (ASGI 2 classes, apps whose ``__call__`` returns an
+    awaitable); a plain function that is not ``async def`` is a factory or a mistake.
+    """
+    hint = "expected an ASGI app such as FastAPI() or async def app(scope, receive, send)"
+    if not callable(obj):
+        raise LoopsightError(f"{target} is a {type(obj).__name__}, not an ASGI app; {hint}")
+    plain = inspect.isfunction(obj) or inspect.ismethod(obj)
+    if plain and not inspect.iscoroutinefunction(obj):
+        raise LoopsightError(f"{target} is a plain function, not an ASGI app; {hint}")
+
+
 def _print_stall(stall: Stall) -> None:
     sys.stderr.write(f"loopsight [{stall.pid}]: {stall.describe()}\n")
     sys.stderr.flush()
 
 
-def _summary_writer(runtime: Runtime, directory: str) -> Any:
-    done: list[bool] = []
+class _SummaryWriter:
+    """Writes one worker's summary file, once: at lifespan shutdown, when the serving parent
+    asks (:func:`write_summary`), or at exit, whichever comes first."""
 
-    def write() -> None:
-        if done:
+    def __init__(self, runtime: Runtime, directory: str) -> None:
+        self.runtime = runtime
+        self.directory = Path(directory)
+        self.done = False
+
+    def __call__(self) -> None:
+        # Gone when this runs at exit of the process that served in-process: it wrote already.
+        if self.done or not self.directory.is_dir():
             return
-        done.append(True)
-        snap = runtime.snapshot()
+        self.done = True
+        snap = self.runtime.snapshot()
         data = {
             "pid": snap.pid,
             "bounds": list(snap.request_bounds),
@@ -66,12 +97,21 @@ def _summary_writer(runtime: Runtime, directory: str) -> Any:
             "stalls": [s.to_json() for s in snap.stalls],
             "stall_count": snap.stall_count,
         }
-        path = Path(directory) / f"summary-{os.getpid()}.json"
+        path = self.directory / f"summary-{os.getpid()}.json"
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data))
         tmp.replace(path)
 
-    return write
+
+def write_summary() -> None:
+    """Write this process's summary now, if it served the app (one worker, in-process).
+
+    An app without lifespan support never runs the shutdown hooks, and the exit handler runs
+    after the summary directory is gone: the parent calls this once uvicorn has returned.
+    """
+    for hook in list(get_runtime().shutdown_hooks):
+        if isinstance(hook, _SummaryWriter):
+            hook()
 
 
 def create_app() -> Any:
@@ -79,14 +119,19 @@ def create_app() -> Any:
     target = os.environ.get(ENV_TARGET, "")
     options: dict[str, Any] = json.loads(os.environ.get(ENV_OPTIONS, "{}"))
     app = import_target(target)
+    check_asgi(target, app)
     runtime = get_runtime()
     wrapped = instrument(app, log_stalls=False, runtime=runtime, **options)
+    # An app that instruments itself logs each stall too; here each is printed once, below.
+    for listener in list(runtime.listeners):
+        if isinstance(listener, LogExporter):
+            runtime.remove_listener(listener)
     runtime.add_listener(_print_stall)
     directory = os.environ.get(ENV_SUMMARY_DIR)
     if directory:
-        writer = _summary_writer(runtime, directory)
+        writer = _SummaryWriter(runtime, directory)
         runtime.shutdown_hooks.append(writer)
-        atexit.register(writer)  # also when the app has no lifespan
+        atexit.register(writer)  # a worker whose app has no lifespan
     return wrapped
 
 

@@ -70,5 +70,7 @@ class Snapshot:
     pool: PoolState
     background: BackgroundState
     recent_requests: tuple[RequestRecord, ...] = ()  # only when asked for: see snapshot()
+    # (route template, method) -> [requests that started right after a stall, its seconds]
+    queued: Rows = field(default_factory=dict)
     request_bounds: tuple[float, ...] = REQUEST_BUCKETS
     lag_bounds: tuple[float, ...] = LAG_BUCKETS

@@ -64,8 +64,8 @@ def _disarm_at_exit() -> None:
 class LoopWatch:
     """The heartbeat of one event loop; all mutation happens on that loop's thread.
 
-    What others may use: ``loop`` and ``thread_id`` (which loop, on which thread) and
-    :meth:`stalled_until`; the rest is the watchdog's.
+    What others may use: ``loop`` and ``thread_id`` (which loop, on which thread),
+    :meth:`stalled_until` and ``queued``; the rest is the watchdog's.
     """
 
     def __init__(self, watchdog: Watchdog, loop: asyncio.AbstractEventLoop, thread_id: int) -> None:
@@ -77,6 +77,9 @@ class LoopWatch:
         self.next_due = now
         self.stalled_total = 0.0
         self.window_max_lag = 0.0
+        # Seconds of the stall the last beat closed, until the next beat: a request that starts
+        # meanwhile arrived during that stall, most likely, and waited in the socket.
+        self.queued = 0.0
         # (start, end) of stalls the heartbeat saw end, for the monitor thread to pick up.
         self.finished: deque[tuple[float, float]] = deque(maxlen=1024)
         self._handle: asyncio.TimerHandle | None = None
@@ -138,6 +141,9 @@ class LoopWatch:
         if lag >= wd.threshold:
             self.stalled_total += lag
             self.finished.append((self.next_due, now))
+            self.queued = lag
+        else:
+            self.queued = 0.0
         interval = wd.interval
         self.next_due = now + interval
         self.seq += 1

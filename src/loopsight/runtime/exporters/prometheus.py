@@ -54,6 +54,16 @@ STALL_SECONDS = _Family(
     "loopsight_stall_seconds", "counter", "Seconds the loop was stalled, by route and culprit.",
     ("route", "culprit"),
 )  # fmt: skip
+QUEUED = _Family(
+    "loopsight_queued_requests", "counter",
+    "HTTP requests that started right after a stall (most likely waiting through it).",
+    ("route", "method"),
+)  # fmt: skip
+QUEUED_SECONDS = _Family(
+    "loopsight_queued_seconds", "counter",
+    "Seconds of the stalls that requests started right after, by route and method.",
+    ("route", "method"),
+)  # fmt: skip
 IN_FLIGHT = _Family("loopsight_requests_in_flight", "gauge", "HTTP requests in flight.")
 POOL_BORROWED = _Family(
     "loopsight_threadpool_borrowed_tokens", "gauge", "anyio default limiter: tokens borrowed."
@@ -93,6 +103,8 @@ def _values(snap: Snapshot) -> list[tuple[_Family, tuple[float, ...], _Values]]:
         (REQUESTS, snap.request_bounds, list(snap.requests.items())),
         (STALLS, (), _column(snap.stall_counts, 0)),
         (STALL_SECONDS, (), _column(snap.stall_counts, 1)),
+        (QUEUED, (), _column(snap.queued, 0)),
+        (QUEUED_SECONDS, (), _column(snap.queued, 1)),
         (IN_FLIGHT, (), [((), float(snap.in_flight))]),
         (POOL_BORROWED, (), [((), _pool(snap, "borrowed"))]),
         (POOL_TOTAL, (), [((), _pool(snap, "total"))]),
