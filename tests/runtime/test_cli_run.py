@@ -65,8 +65,8 @@ def test_run_prints_stalls_and_a_summary(tmp_path: Path, workers: int) -> None:
     port = free_port()
     extra = ["--workers", str(workers)] if workers > 1 else []
     proc = _loopsight(
-        "served_app:app", "--threshold-ms", "40", "--port", str(port), "--no-access-log",
-        "--log-level", "warning", *extra, cwd=tmp_path,
+        "served_app:app", "--threshold-ms", "40", "--timing-headers", "--port", str(port),
+        "--no-access-log", "--log-level", "warning", *extra, cwd=tmp_path,
     )  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}"

@@ -37,8 +37,11 @@ def run(
     token: str | None = typer.Option(
         None, "--token", envvar="LOOPSIGHT_TOKEN", help="Token the endpoints require."
     ),
-    no_headers: bool = typer.Option(
-        False, "--no-headers", help="Do not add Server-Timing and X-Process-Time."
+    timing_headers: bool = typer.Option(
+        False,
+        "--timing-headers",
+        help="Add Server-Timing and X-Process-Time to every response (off: they cost CPU and "
+        "tell clients how long the server spent).",
     ),
 ) -> None:
     """Serve MODULE:APP under uvicorn with the stall watchdog; print stalls and a summary."""
@@ -61,8 +64,8 @@ def run(
     options = {
         "threshold_ms": threshold_ms,
         "endpoints": list(wanted),
-        "server_timing": not no_headers,
-        "process_time": not no_headers,
+        "server_timing": timing_headers,
+        "process_time": timing_headers,
     }
     with tempfile.TemporaryDirectory(prefix="loopsight-run-") as directory:
         os.environ[serve.ENV_TARGET] = target

@@ -65,8 +65,8 @@ def instrument(
     app: App,
     *,
     threshold_ms: float = 100.0,
-    server_timing: bool = True,
-    process_time: bool = True,
+    server_timing: bool = False,
+    process_time: bool = False,
     endpoints: Iterable[str] = (),
     token: str | None = None,
     prefix: str = DEFAULT_PREFIX,
@@ -79,6 +79,10 @@ def instrument(
     Starlette and FastAPI apps are changed in place (the middleware is added outermost among
     user middleware) and returned; any other ASGI callable is returned wrapped, so always use
     the return value: ``app = loopsight.instrument(app)``.
+
+    ``server_timing`` and ``process_time`` add the ``Server-Timing`` and ``X-Process-Time``
+    response headers; they are off by default: they cost more than the rest of the runtime, and
+    ``Server-Timing`` tells any client how long the server spent.
 
     ``endpoints`` turns on any of ``metrics``, ``stalls``, ``dashboard``, ``trace`` under
     ``prefix``; they are off by default and each requires ``token`` (or ``LOOPSIGHT_TOKEN``),

@@ -2,7 +2,7 @@
 
 Per HTTP request it reads the clock twice, bumps one counter and appends one tuple of plain
 values to the runtime's :class:`~loopsight.runtime.requests.RequestLog`, which the watchdog's
-tick folds into the aggregates in bulk; if enabled, it appends ``Server-Timing`` and
+tick folds into the aggregates in bulk; if asked to, it appends ``Server-Timing`` and
 ``X-Process-Time`` to the response start. It registers nothing for stall attribution: a stall
 sampler finds the request by this method's frame on the stalled stack and reads the two locals
 declared at the end of this module (``mark_request_frame``). Bodies, streaming, websockets
@@ -45,7 +45,8 @@ class LoopsightMiddleware:
 
     ``server_timing`` adds ``Server-Timing: total;dur=…, stall;dur=…`` (milliseconds: time to
     the response start, and loop stall time while the request was in flight);
-    ``process_time`` adds ``X-Process-Time`` (seconds, as in the usual FastAPI recipe).
+    ``process_time`` adds ``X-Process-Time`` (seconds, as in the usual FastAPI recipe). Both
+    are off unless asked for.
     """
 
     def __init__(
@@ -53,8 +54,8 @@ class LoopsightMiddleware:
         app: ASGIApp,
         *,
         runtime: Runtime | None = None,
-        server_timing: bool = True,
-        process_time: bool = True,
+        server_timing: bool = False,
+        process_time: bool = False,
         endpoints: Endpoints | None = None,
     ) -> None:
         self.app = app
