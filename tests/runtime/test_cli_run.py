@@ -109,3 +109,78 @@ def test_run_rejects_bad_targets_in_one_line(tmp_path: Path) -> None:
         assert err.startswith("loopsight: error: ")
         assert message in err
         assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_two_workers_one_scrape_counts_a_stall_once(tmp_path: Path) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    write_module(tmp_path, "served_app", APP)
+    port = free_port()
+    proc = _loopsight(
+        "served_app:app", "--workers", "2", "--threshold-ms", "40", "--endpoints", "metrics",
+        "--token", "t", "--port", str(port), "--no-access-log", "--log-level", "warning",
+        cwd=tmp_path,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+
+    def stalls_on_slow() -> float:
+        request = urllib.request.Request(
+            f"{base}/_loopsight/metrics", headers={"Authorization": "Bearer t"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read().decode()
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "loopsight_stalls_total" and sample.labels["route"] == "/slow/{n}"
+        )
+
+    try:
+        _wait_ready(f"{base}/fast", proc)
+        with urllib.request.urlopen(f"{base}/slow/1", timeout=10):
+            pass
+        # Whichever worker answers the scrape, it reads the other's file (written each second).
+        deadline, seen = time.monotonic() + 10, 0.0
+        while time.monotonic() < deadline and seen < 1:
+            seen = stalls_on_slow()
+            time.sleep(0.2)
+        assert seen == 1
+        time.sleep(1.5)  # both workers have written again: still one stall, not two
+        assert [stalls_on_slow() for _ in range(4)] == [1, 1, 1, 1]
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    printed = [x for x in err.splitlines() if "loop stalled" in x and "/slow/{n}" in x]
+    assert len(printed) == 1, err
+    assert printed[0].startswith("loopsight [")  # the worker's pid
+    table = [x for x in out.splitlines() if "/slow/{n}" in x]
+    cells = [c.strip() for c in table[0].split("│") if c.strip()]
+    assert cells[:3] == ["/slow/{n}", "GET", "1"]
+    assert cells[6] == "1"  # stalls, merged from both workers' summaries
+
+
+def test_run_rejects_bad_workers_and_metrics_dir(tmp_path: Path) -> None:
+    import os
+
+    write_module(tmp_path, "served_app", APP)
+    proc = _loopsight("served_app:app", "--workers", "0", cwd=tmp_path)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2, err
+    assert err.strip() == "loopsight: error: --workers must be at least 1, got 0"
+
+    missing = tmp_path / "no-such-dir"
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(missing)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loopsight", "run", "served_app:app", "--workers", "2"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"PROMETHEUS_MULTIPROC_DIR={missing} is not a writable directory" in err

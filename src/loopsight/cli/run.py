@@ -43,6 +43,9 @@ def run(
         help="Add Server-Timing and X-Process-Time to every response (off: they cost CPU and "
         "tell clients how long the server spent).",
     ),
+    workers: int = typer.Option(
+        1, "--workers", help="uvicorn worker processes; metrics and the summary cover them all."
+    ),
 ) -> None:
     """Serve MODULE:APP under uvicorn with the stall watchdog; print stalls and a summary."""
     from loopsight.errors import LoopsightError
@@ -58,6 +61,9 @@ def run(
             threshold_ms=threshold_ms,
             names=names,
         )
+        if workers < 1:
+            raise LoopsightError(f"--workers must be at least 1, got {workers}")
+        metrics_dir = _metrics_dir()
         serve.import_target(target)
     except LoopsightError as exc:
         fail(str(exc))
@@ -73,10 +79,33 @@ def run(
         os.environ[serve.ENV_SUMMARY_DIR] = directory
         if token:
             os.environ["LOOPSIGHT_TOKEN"] = token
-        code = _serve(list(ctx.args))
+        if workers > 1 and metrics_dir is None:  # each worker's metrics, summed by any scrape
+            metrics_dir = os.path.join(directory, "prometheus")
+            os.mkdir(metrics_dir)
+            os.environ[_MULTIPROC_ENV] = metrics_dir
+        worker_args = ["--workers", str(workers)] if workers > 1 else []
+        code = _serve([*worker_args, *ctx.args])
         _print_summary(directory)
     if code:
         raise typer.Exit(code)
+
+
+_MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _metrics_dir() -> str | None:
+    """The user's ``PROMETHEUS_MULTIPROC_DIR``, checked writable now rather than in a worker."""
+    from loopsight.errors import LoopsightError
+
+    path = os.environ.get(_MULTIPROC_ENV)
+    if not path:
+        return None
+    if not os.path.isdir(path) or not os.access(path, os.W_OK | os.X_OK):
+        raise LoopsightError(
+            f"{_MULTIPROC_ENV}={path} is not a writable directory: create it, make it "
+            "writable, or unset it to let loopsight run use a temporary one"
+        )
+    return path
 
 
 class _Terminated(Exception):
