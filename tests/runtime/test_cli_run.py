@@ -14,7 +14,7 @@ import pytest
 
 from loopsight.server import free_port
 
-from ._helpers import line_of, write_module
+from ._helpers import get_json, line_of, write_module
 
 APP = """
 import time
@@ -32,6 +32,14 @@ async def slow(n: int):
 
 @app.get("/fast")
 async def fast():
+    return {}
+
+
+@app.get("/spin")
+async def spin():
+    end = time.perf_counter() + 0.1
+    while time.perf_counter() < end:  # RUN-SPIN
+        pass
     return {}
 """
 
@@ -184,3 +192,49 @@ def test_run_rejects_bad_workers_and_metrics_dir(tmp_path: Path) -> None:
     assert proc.returncode == 2, err
     assert len(err.strip().splitlines()) == 1, err
     assert f"PROMETHEUS_MULTIPROC_DIR={missing} is not a writable directory" in err
+
+
+@pytest.mark.slow
+def test_each_stall_is_joined_to_its_check_finding(tmp_path: Path) -> None:
+    path = write_module(tmp_path, "served_app", APP)
+    port = free_port()
+    proc = _loopsight(
+        "served_app:app", "--threshold-ms", "40", "--endpoints", "stalls", "--token", "t",
+        "--port", str(port), "--no-access-log", "--log-level", "warning", cwd=tmp_path,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(f"{base}/fast", proc)
+        # Check runs beside the server: serving starts before its findings are in.
+        deadline, joined = time.monotonic() + 30, {}
+        while time.monotonic() < deadline and len(joined) < 2:
+            for route in ("/slow/1", "/spin"):
+                with urllib.request.urlopen(f"{base}{route}", timeout=10):
+                    pass
+            time.sleep(0.3)
+            for stall in get_json(f"{base}/_loopsight/stalls", token="t")["stalls"]:
+                if "check" in stall and stall["activity"]["kind"] == "request":
+                    joined[stall["activity"]["route"]] = stall
+        for route in ("/slow/2", "/spin"):  # check is done: these are logged with its word
+            with urllib.request.urlopen(f"{base}{route}", timeout=10):
+                pass
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert set(joined) == {"/slow/{n}", "/spin"}, joined
+    seen = joined["/slow/{n}"]["check"]
+    assert seen.startswith("seen by check: LS"), seen
+    assert seen.endswith(f" served_app.py:{line_of(path, 'RUN-STALL')}")
+    assert joined["/spin"]["check"].startswith("check does not see this call: run `loopsight")
+    logged = [x for x in err.splitlines() if "/slow/{n}" in x and "; seen by check: LS" in x]
+    assert logged, err
+    assert [x for x in err.splitlines() if "/spin" in x and "; check does not see this call" in x]
+    (slow_row,) = [x for x in out.splitlines() if "/slow/{n}" in x]
+    assert slow_row.rstrip(" │").endswith(seen.removeprefix("seen by check: ")), out
+    (spin_row,) = [x for x in out.splitlines() if "/spin" in x]
+    # A busy machine may show the spin as CPU starvation, which is no line to join.
+    assert "not seen" in spin_row or "<cpu-starved>" in spin_row, out

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import tempfile
+from typing import Any
 
 import typer
 
@@ -84,8 +85,16 @@ def run(
             os.mkdir(metrics_dir)
             os.environ[_MULTIPROC_ENV] = metrics_dir
         worker_args = ["--workers", str(workers)] if workers > 1 else []
-        code = _serve([*worker_args, *ctx.args])
-        _print_summary(directory)
+        findings = os.path.join(directory, "findings.json")
+        os.environ[serve.ENV_FINDINGS] = findings
+        checker = _start_check(target, findings)
+        try:
+            code = _serve([*worker_args, *ctx.args])
+        finally:
+            if checker.is_alive():
+                checker.terminate()
+            checker.join()
+        _print_summary(directory, findings)
     if code:
         raise typer.Exit(code)
 
@@ -106,6 +115,23 @@ def _metrics_dir() -> str | None:
             "writable, or unset it to let loopsight run use a temporary one"
         )
     return path
+
+
+def _start_check(target: str, out: str) -> Any:
+    """Run ``loopsight check`` on the target's source in a process of its own, so that serving
+    starts at once; the workers read its findings from ``out`` once written."""
+    import multiprocessing
+
+    from loopsight.joins import write_findings
+
+    module = sys.modules[target.partition(":")[0].partition(".")[0]]
+    package = getattr(module, "__path__", None)
+    source = next(iter(package)) if package else str(getattr(module, "__file__", "") or ".")
+    process = multiprocessing.get_context("spawn").Process(
+        target=write_findings, args=([source], out), name="loopsight-check", daemon=True
+    )
+    process.start()
+    return process
 
 
 class _Terminated(Exception):
@@ -141,21 +167,23 @@ def _serve(uvicorn_args: list[str]) -> int:
     return 0
 
 
-def _print_summary(directory: str) -> None:
+def _print_summary(directory: str, findings_path: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from loopsight.joins import FindingIndex
     from loopsight.runtime.processors import route_summary
     from loopsight.runtime.serve import load_summaries
     from loopsight.runtime.stats import REQUEST_BUCKETS
 
     requests, stalls = load_summaries(directory)
+    findings = FindingIndex.load(findings_path)
     # Wide enough for file:line culprits when the output is a pipe or a log file.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     rows = route_summary(REQUEST_BUCKETS, requests, stalls)
     table = Table(title="loopsight: requests and stalls by route")
     for column in ("route", "method", "requests", "5xx", "mean ms", "p95 ms", "stalls",
-                   "stalled ms", "worst culprit"):  # fmt: skip
+                   "stalled ms", "worst culprit", "loopsight check"):  # fmt: skip
         table.add_column(column, justify="right" if column[0].isdigit() else "left")
     for row in rows:
         table.add_row(
@@ -168,6 +196,7 @@ def _print_summary(directory: str) -> None:
             str(row.stalls),
             f"{row.stalled * 1000:.0f}",
             row.worst_culprit,
+            _check_cell(findings, row.worst_culprit),
         )
     console.print(table)
     others = [s for s in stalls if not s.activity.method]
@@ -175,3 +204,13 @@ def _print_summary(directory: str) -> None:
         console.print(f"{len(others)} stall(s) outside requests:")
         for stall in others:
             console.print(f"  {stall.describe()}", soft_wrap=True)
+
+
+def _check_cell(findings: Any, culprit: str) -> str:
+    """What loopsight check says about the ``file:line`` of a culprit, short (blank if check
+    has not finished or the culprit is no line)."""
+    file, _, line = culprit.rpartition(":")
+    if findings is None or not file or not line.isdigit():
+        return ""
+    finding = findings.at(file, int(line))
+    return f"seen: {finding.location}" if finding is not None else "not seen"

@@ -9,6 +9,7 @@ writes a summary file at shutdown for the parent to merge.
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import os
 import sys
@@ -16,15 +17,24 @@ from pathlib import Path
 from typing import Any
 
 from loopsight.errors import LoopsightError
+from loopsight.joins import FindingsFile
 from loopsight.runtime.core import Runtime, get_runtime
 from loopsight.runtime.instrument import instrument
 from loopsight.runtime.records import Stall
 
-__all__ = ["ENV_OPTIONS", "ENV_SUMMARY_DIR", "ENV_TARGET", "create_app", "load_summaries"]
+__all__ = [
+    "ENV_FINDINGS",
+    "ENV_OPTIONS",
+    "ENV_SUMMARY_DIR",
+    "ENV_TARGET",
+    "create_app",
+    "load_summaries",
+]
 
 ENV_TARGET = "LOOPSIGHT_RUN_TARGET"
 ENV_OPTIONS = "LOOPSIGHT_RUN_OPTIONS"
 ENV_SUMMARY_DIR = "LOOPSIGHT_RUN_SUMMARY_DIR"
+ENV_FINDINGS = "LOOPSIGHT_RUN_FINDINGS"  # where loopsight check's findings will be written
 
 
 def import_target(target: str) -> Any:
@@ -46,8 +56,12 @@ def import_target(target: str) -> Any:
     return obj
 
 
-def _print_stall(stall: Stall) -> None:
-    sys.stderr.write(f"loopsight [{stall.pid}]: {stall.describe()}\n")
+def _print_stall(stall: Stall, findings: FindingsFile | None = None) -> None:
+    line = stall.describe()
+    index = findings() if findings is not None else None
+    if index is not None and stall.culprit is not None:
+        line += f"; {index.describe(stall.culprit.file, stall.culprit.line)}"
+    sys.stderr.write(f"loopsight [{stall.pid}]: {line}\n")
     sys.stderr.flush()
 
 
@@ -81,7 +95,13 @@ def create_app() -> Any:
     app = import_target(target)
     runtime = get_runtime()
     wrapped = instrument(app, log_stalls=False, runtime=runtime, **options)
-    runtime.add_listener(_print_stall)
+    findings_path = os.environ.get(ENV_FINDINGS)
+    if findings_path:  # loopsight check runs meanwhile in a process of its own
+        findings = FindingsFile(findings_path)
+        runtime.findings = findings
+        runtime.add_listener(functools.partial(_print_stall, findings=findings))
+    else:
+        runtime.add_listener(_print_stall)
     directory = os.environ.get(ENV_SUMMARY_DIR)
     if directory:
         writer = _summary_writer(runtime, directory)
