@@ -54,6 +54,19 @@ def _loopsight(*args: str, cwd: Path) -> subprocess.Popen[str]:
     )
 
 
+def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """SIGTERM, as a process manager stops a server; its output once it has exited."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.communicate(timeout=30)
+
+
+def _kill(proc: subprocess.Popen[str]) -> None:
+    """Kill ``proc`` if a failed assertion left it running."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()
+
+
 def _wait_ready(url: str, proc: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -83,12 +96,9 @@ def test_run_prints_stalls_and_a_summary(tmp_path: Path, workers: int) -> None:
             with urllib.request.urlopen(f"{base}/slow/{n}", timeout=10) as response:
                 assert response.headers["x-process-time"]
         time.sleep(0.3)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        out, err = _stop(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        _kill(proc)
     assert proc.returncode == 0, err
     line = line_of(path, "RUN-STALL")
     printed = [x for x in err.splitlines() if "loop stalled" in x and "/slow/{n}" in x]
@@ -157,12 +167,9 @@ def test_two_workers_one_scrape_counts_a_stall_once(tmp_path: Path) -> None:
         assert seen == 1
         time.sleep(1.5)  # both workers have written again: still one stall, not two
         assert [stalls_on_slow() for _ in range(4)] == [1, 1, 1, 1]
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        out, err = _stop(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        _kill(proc)
     assert proc.returncode == 0, err
     printed = [x for x in err.splitlines() if "loop stalled" in x and "/slow/{n}" in x]
     assert len(printed) == 1, err
@@ -219,12 +226,9 @@ def test_each_stall_is_joined_to_its_check_finding(tmp_path: Path) -> None:
             with urllib.request.urlopen(f"{base}{route}", timeout=10):
                 pass
         time.sleep(0.3)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        out, err = _stop(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        _kill(proc)
     assert set(joined) == {"/slow/{n}", "/spin"}, joined
     seen = joined["/slow/{n}"]["check"]
     assert seen.startswith("seen by check: LS"), seen
