@@ -214,7 +214,7 @@ def test_each_stall_is_joined_to_its_check_finding(tmp_path: Path) -> None:
         _wait_ready(f"{base}/fast", proc)
         # Check runs beside the server: serving starts before its findings are in.
         deadline, joined = time.monotonic() + 30, {}
-        while time.monotonic() < deadline and len(joined) < 2:
+        while time.monotonic() < deadline and not {"/slow/{n}", "/spin"} <= set(joined):
             for route in ("/slow/1", "/spin"):
                 with urllib.request.urlopen(f"{base}{route}", timeout=10):
                     pass
@@ -229,7 +229,8 @@ def test_each_stall_is_joined_to_its_check_finding(tmp_path: Path) -> None:
         out, err = _stop(proc)
     finally:
         _kill(proc)
-    assert set(joined) == {"/slow/{n}", "/spin"}, joined
+    # A loaded machine may stall /fast too (its first call imports): not the routes under test.
+    assert {"/slow/{n}", "/spin"} <= set(joined), joined
     seen = joined["/slow/{n}"]["check"]
     assert seen.startswith("seen by check: LS"), seen
     assert seen.endswith(f" served_app.py:{line_of(path, 'RUN-STALL')}")
@@ -237,8 +238,9 @@ def test_each_stall_is_joined_to_its_check_finding(tmp_path: Path) -> None:
     logged = [x for x in err.splitlines() if "/slow/{n}" in x and "; seen by check: LS" in x]
     assert logged, err
     assert [x for x in err.splitlines() if "/spin" in x and "; check does not see this call" in x]
-    (slow_row,) = [x for x in out.splitlines() if "/slow/{n}" in x]
-    assert slow_row.rstrip(" │").endswith(seen.removeprefix("seen by check: ")), out
-    (spin_row,) = [x for x in out.splitlines() if "/spin" in x]
-    # A busy machine may show the spin as CPU starvation, which is no line to join.
-    assert "not seen" in spin_row or "<cpu-starved>" in spin_row, out
+    expected = {"/slow/{n}": "seen: " + seen.removeprefix("seen by check: "), "/spin": "not seen"}
+    for route, cell in expected.items():
+        (row,) = [x for x in out.splitlines() if f" {route} " in x]
+        cells = [c.strip() for c in row.split("│") if c.strip()]
+        # A busy machine may blame CPU starvation, which is no line to join: then no cell.
+        assert cells[9:] == ([] if cells[8] == "<cpu-starved>" else [cell]), out
