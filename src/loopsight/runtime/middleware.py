@@ -4,10 +4,11 @@ Per HTTP request it reads the clock twice, bumps one counter and appends one tup
 values to the runtime's :class:`~loopsight.runtime.requests.RequestLog`, which the watchdog's
 tick folds into the aggregates in bulk; if asked to, it appends ``Server-Timing`` and
 ``X-Process-Time`` to the response start. It registers nothing for stall attribution: a stall
-sampler finds the request by this method's frame on the stalled stack and reads the two locals
-declared at the end of this module (``mark_request_frame``). Bodies, streaming, websockets
-and lifespan pass through unchanged; errors in loopsight's own bookkeeping are swallowed, never
-raised into the app.
+sampler finds the request by this method's frame on the stalled stack and reads the locals
+declared at the end of this module (``mark_request_frame``): the scope, the start time and,
+with OpenTelemetry on, the span the request entered under (one API call per request then).
+Bodies, streaming, websockets and lifespan pass through unchanged; errors in loopsight's own
+bookkeeping are swallowed, never raised into the app.
 """
 
 from __future__ import annotations
@@ -47,9 +48,9 @@ class LoopsightMiddleware:
     the response start, and loop stall time while the request was in flight);
     ``process_time`` adds ``X-Process-Time`` (seconds, as in the usual FastAPI recipe). Both
     are off unless asked for. ``current_span`` (OpenTelemetry on) reads the tracing span each
-    request is served under, for its stalls; a request the loop stalled under then returns only
-    once that stall is published, so that its event can still be added to that span, which the
-    tracing middleware outside ends.
+    request is served under, for its stalls; a request the loop stalled under then sends its
+    last body message only once that stall is published, so that its event can still be added
+    to that span, which the tracing middleware outside ends with the response.
     """
 
     def __init__(
