@@ -49,7 +49,7 @@ from runtime_overhead import APP, VARIANTS, parse_variants
 from loopsight.load import LoadConfig, run_load_sync
 from loopsight.server import UvicornServer
 
-LOOPSIGHT = ("loopsight", "no-headers", "thread-sampler")
+LOOPSIGHT = ("defaults", "headers", "thread-sampler", "loopsight-otel")
 IDLE_SECONDS = 10.0
 _TOTALS = re.compile(r"^(?:totals|summary):\s+(\d+)", re.MULTILINE)
 
@@ -152,8 +152,8 @@ def main() -> None:
     for variant in variants:
         value = per_request[variant]
         print(f"{variant:15s} {value:10.0f} {value - bare:8.0f} {value / bare:7.3f}")
-    if "loopsight" in per_request and "instrumentator" in per_request:
-        mine = per_request["loopsight"] - bare
+    if "defaults" in per_request and "instrumentator" in per_request:
+        mine = per_request["defaults"] - bare
         rival = per_request["instrumentator"] - bare
         print(f"\nloopsight extra / instrumentator extra = {mine / rival:.2f} (goal <= 0.20)")
 

@@ -15,7 +15,15 @@ import pytest
 
 from loopsight.server import free_port
 
-from ._helpers import killed_on_exit, line_of, loopsight_run, terminate, wait_ready, write_module
+from ._helpers import (
+    get_json,
+    killed_on_exit,
+    line_of,
+    loopsight_run,
+    terminate,
+    wait_ready,
+    write_module,
+)
 
 APP = """
 import time
@@ -33,6 +41,14 @@ async def slow(n: int):
 
 @app.get("/fast")
 async def fast():
+    return {}
+
+
+@app.get("/spin")
+async def spin():
+    end = time.perf_counter() + 0.1
+    while time.perf_counter() < end:  # RUN-SPIN
+        pass
     return {}
 """
 
@@ -73,8 +89,8 @@ def test_run_prints_stalls_and_a_summary(tmp_path: Path, workers: int) -> None:
     port = free_port()
     extra = ["--workers", str(workers)] if workers > 1 else []
     proc = loopsight_run(
-        "served_app:app", "--threshold-ms", "40", "--port", str(port), "--no-access-log",
-        "--log-level", "warning", *extra, cwd=tmp_path,
+        "served_app:app", "--threshold-ms", "40", "--timing-headers", "--port", str(port),
+        "--no-access-log", "--log-level", "warning", *extra, cwd=tmp_path,
     )  # fmt: skip
     with killed_on_exit(proc):
         base = f"http://127.0.0.1:{port}"
@@ -181,3 +197,116 @@ def test_run_help_says_uvicorn_options_pass_through(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "passed to uvicorn unchanged" in " ".join(proc.stdout.split())
+
+
+@pytest.mark.slow
+def test_two_workers_one_scrape_counts_a_stall_once(tmp_path: Path) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    write_module(tmp_path, "served_app", APP)
+    port = free_port()
+    proc = loopsight_run(
+        "served_app:app", "--workers", "2", "--threshold-ms", "40", "--endpoints", "metrics",
+        "--token", "t", "--port", str(port), "--no-access-log", "--log-level", "warning",
+        cwd=tmp_path,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+
+    def stalls_on_slow() -> float:
+        request = urllib.request.Request(
+            f"{base}/_loopsight/metrics", headers={"Authorization": "Bearer t"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read().decode()
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "loopsight_stalls_total" and sample.labels["route"] == "/slow/{n}"
+        )
+
+    with killed_on_exit(proc):
+        wait_ready(f"{base}/fast", proc)
+        with urllib.request.urlopen(f"{base}/slow/1", timeout=10):
+            pass
+        # Whichever worker answers the scrape, it reads the other's file (written each second).
+        deadline, seen = time.monotonic() + 10, 0.0
+        while time.monotonic() < deadline and seen < 1:
+            seen = stalls_on_slow()
+            time.sleep(0.2)
+        assert seen == 1
+        time.sleep(1.5)  # both workers have written again: still one stall, not two
+        assert [stalls_on_slow() for _ in range(4)] == [1, 1, 1, 1]
+        out, err = terminate(proc)
+    assert proc.returncode == 0, err
+    printed = [x for x in err.splitlines() if "loop stalled" in x and "/slow/{n}" in x]
+    assert len(printed) == 1, err
+    assert printed[0].startswith("loopsight [")  # the worker's pid
+    table = [x for x in out.splitlines() if "/slow/{n}" in x]
+    cells = [c.strip() for c in table[0].split("│") if c.strip()]
+    assert cells[:3] == ["/slow/{n}", "GET", "1"]
+    assert cells[6] == "1"  # stalls, merged from both workers' summaries
+
+
+def test_run_rejects_bad_workers_and_metrics_dir(tmp_path: Path) -> None:
+    import os
+
+    write_module(tmp_path, "served_app", APP)
+    proc = loopsight_run("served_app:app", "--workers", "0", cwd=tmp_path)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2, err
+    assert err.strip() == "loopsight: error: --workers must be at least 1, got 0"
+
+    missing = tmp_path / "no-such-dir"
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(missing)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loopsight", "run", "served_app:app", "--workers", "2"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"PROMETHEUS_MULTIPROC_DIR={missing} is not a writable directory" in err
+
+
+@pytest.mark.slow
+def test_each_stall_is_joined_to_its_check_finding(tmp_path: Path) -> None:
+    path = write_module(tmp_path, "served_app", APP)
+    port = free_port()
+    proc = loopsight_run(
+        "served_app:app", "--threshold-ms", "40", "--endpoints", "stalls", "--token", "t",
+        "--port", str(port), "--no-access-log", "--log-level", "warning", cwd=tmp_path,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    with killed_on_exit(proc):
+        wait_ready(f"{base}/fast", proc)
+        # Check runs beside the server: serving starts before its findings are in.
+        deadline, joined = time.monotonic() + 30, {}
+        while time.monotonic() < deadline and not {"/slow/{n}", "/spin"} <= set(joined):
+            for route in ("/slow/1", "/spin"):
+                with urllib.request.urlopen(f"{base}{route}", timeout=10):
+                    pass
+            time.sleep(0.3)
+            for stall in get_json(f"{base}/_loopsight/stalls", token="t")["stalls"]:
+                if "check" in stall and stall["activity"]["kind"] == "request":
+                    joined[stall["activity"]["route"]] = stall
+        for route in ("/slow/2", "/spin"):  # check is done: these are logged with its word
+            with urllib.request.urlopen(f"{base}{route}", timeout=10):
+                pass
+        time.sleep(0.3)
+        out, err = terminate(proc)
+    # A loaded machine may stall /fast too (its first call imports): not the routes under test.
+    assert {"/slow/{n}", "/spin"} <= set(joined), joined
+    seen = joined["/slow/{n}"]["check"]
+    assert seen.startswith("seen by check: LS"), seen
+    assert seen.endswith(f" served_app.py:{line_of(path, 'RUN-STALL')}")
+    assert joined["/spin"]["check"].startswith("check does not see this call: run `loopsight")
+    logged = [x for x in err.splitlines() if "/slow/{n}" in x and "; seen by check: LS" in x]
+    assert logged, err
+    assert [x for x in err.splitlines() if "/spin" in x and "; check does not see this call" in x]
+    expected = {"/slow/{n}": "seen: " + seen.removeprefix("seen by check: "), "/spin": "not seen"}
+    for route, cell in expected.items():
+        (row,) = [x for x in out.splitlines() if f" {route} " in x]
+        cells = [c.strip() for c in row.split("│") if c.strip()]
+        # A busy machine may blame CPU starvation, which is no line to join: then no cell.
+        assert cells[9:] == ([] if cells[8] == "<cpu-starved>" else [cell]), out

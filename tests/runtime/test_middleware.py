@@ -65,7 +65,7 @@ def client(app: Any) -> httpx.AsyncClient:
 
 
 async def test_timing_headers_and_route_template_labels(runtime: Runtime) -> None:
-    app = make_app(runtime)
+    app = make_app(runtime, server_timing=True, process_time=True)
     async with client(app) as c:
         fast = await c.get("/items/42")
         slow = await c.get("/slow")
@@ -106,8 +106,8 @@ async def test_requests_are_counted_in_flight_and_aggregated_in_bulk(runtime: Ru
     assert runtime.in_flight() == 0
 
 
-async def test_headers_can_be_switched_off(runtime: Runtime) -> None:
-    app = make_app(runtime, server_timing=False, process_time=False)
+async def test_no_timing_headers_by_default(runtime: Runtime) -> None:
+    app = make_app(runtime)
     async with client(app) as c:
         r = await c.get("/items/1")
     assert "server-timing" not in r.headers
@@ -193,7 +193,7 @@ async def test_exception_from_a_raw_app_propagates_and_is_counted(runtime: Runti
 async def test_bookkeeping_failures_never_reach_the_app(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = make_app(runtime)
+    app = make_app(runtime, server_timing=True, process_time=True)
 
     class BrokenQueue(list[Any]):
         def append(self, item: Any) -> None:
@@ -229,7 +229,7 @@ async def test_generic_asgi_app_is_wrapped(runtime: Runtime) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": [(b"a", b"1")]})
         await send({"type": "http.response.body", "body": b"raw"})
 
-    wrapped = instrument(raw, runtime=runtime, log_stalls=False)
+    wrapped = instrument(raw, runtime=runtime, log_stalls=False, process_time=True)
     assert isinstance(wrapped, LoopsightMiddleware)
     async with client(wrapped) as c:
         r = await c.get("/anything")
@@ -308,7 +308,7 @@ def test_websocket_stall_is_attributed_and_messages_untouched(runtime: Runtime) 
 
 
 async def test_instrumenting_twice_adds_one_middleware(runtime: Runtime) -> None:
-    app = make_app(runtime)
+    app = make_app(runtime, server_timing=True)
     assert instrument(app, runtime=runtime, threshold_ms=50, log_stalls=False) is app
     assert runtime.threshold == pytest.approx(0.05)
     async with client(app) as c:

@@ -35,7 +35,9 @@ async def fast():
     return {}
 
 
-app = loopsight.instrument(app, threshold_ms=50, endpoints=["metrics"], token="test-token")
+app = loopsight.instrument(
+    app, threshold_ms=50, endpoints=["metrics"], token="test-token", server_timing=True
+)
 """
 
 

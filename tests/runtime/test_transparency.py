@@ -105,7 +105,7 @@ async def ws(websocket: WebSocket):
 if os.environ.get("INSTRUMENT") == "1":
     import loopsight
 
-    app = loopsight.instrument(app, threshold_ms=30)
+    app = loopsight.instrument(app, threshold_ms=30, server_timing=True, process_time=True)
 """
 
 _DROP = (b"date", b"server-timing", b"x-process-time")

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import tempfile
+from typing import Any
 
 import typer
 
@@ -37,8 +38,14 @@ def run(
     token: str | None = typer.Option(
         None, "--token", envvar="LOOPSIGHT_TOKEN", help="Token the endpoints require."
     ),
-    no_headers: bool = typer.Option(
-        False, "--no-headers", help="Do not add Server-Timing and X-Process-Time."
+    timing_headers: bool = typer.Option(
+        False,
+        "--timing-headers",
+        help="Add Server-Timing and X-Process-Time to every response (off: they cost CPU and "
+        "tell clients how long the server spent).",
+    ),
+    workers: int = typer.Option(
+        1, "--workers", help="uvicorn worker processes; metrics and the summary cover them all."
     ),
 ) -> None:
     """Serve MODULE:APP under uvicorn with the stall watchdog; print stalls and a summary.
@@ -59,6 +66,9 @@ def run(
             threshold_ms=threshold_ms,
             names=names,
         )
+        if workers < 1:
+            raise LoopsightError(f"--workers must be at least 1, got {workers}")
+        metrics_dir = _metrics_dir()
         serve.check_asgi(target, serve.import_target(target))
         _check_address(list(ctx.args))
     except LoopsightError as exc:
@@ -66,8 +76,8 @@ def run(
     options = {
         "threshold_ms": threshold_ms,
         "endpoints": list(wanted),
-        "server_timing": not no_headers,
-        "process_time": not no_headers,
+        "server_timing": timing_headers,
+        "process_time": timing_headers,
     }
     with tempfile.TemporaryDirectory(prefix="loopsight-run-") as directory:
         os.environ[serve.ENV_TARGET] = target
@@ -75,12 +85,60 @@ def run(
         os.environ[serve.ENV_SUMMARY_DIR] = directory
         if token:
             os.environ["LOOPSIGHT_TOKEN"] = token
-        code = _serve(list(ctx.args))
+        if workers > 1 and metrics_dir is None:  # each worker's metrics, summed by any scrape
+            metrics_dir = os.path.join(directory, "prometheus")
+            os.mkdir(metrics_dir)
+            os.environ[_MULTIPROC_ENV] = metrics_dir
+        worker_args = ["--workers", str(workers)] if workers > 1 else []
+        findings = os.path.join(directory, "findings.json")
+        os.environ[serve.ENV_FINDINGS] = findings
+        checker = _start_check(target, findings)
+        try:
+            code = _serve([*worker_args, *ctx.args])
+        finally:
+            if checker.is_alive():
+                checker.terminate()
+            checker.join()
         serve.write_summary()
         if not code:  # uvicorn said why it did not start; an empty table would only confuse
-            _print_summary(directory)
+            _print_summary(directory, findings)
     if code:
         raise typer.Exit(code)
+
+
+_MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _metrics_dir() -> str | None:
+    """The user's ``PROMETHEUS_MULTIPROC_DIR``, checked writable now rather than in a worker."""
+    from loopsight.errors import LoopsightError
+
+    path = os.environ.get(_MULTIPROC_ENV)
+    if not path:
+        return None
+    if not os.path.isdir(path) or not os.access(path, os.W_OK | os.X_OK):
+        raise LoopsightError(
+            f"{_MULTIPROC_ENV}={path} is not a writable directory: create it, make it "
+            "writable, or unset it to let loopsight run use a temporary one"
+        )
+    return path
+
+
+def _start_check(target: str, out: str) -> Any:
+    """Run ``loopsight check`` on the target's source in a process of its own, so that serving
+    starts at once; the workers read its findings from ``out`` once written."""
+    import multiprocessing
+
+    from loopsight.joins import write_findings
+
+    module = sys.modules[target.partition(":")[0].partition(".")[0]]
+    package = getattr(module, "__path__", None)
+    source = next(iter(package)) if package else str(getattr(module, "__file__", "") or ".")
+    process = multiprocessing.get_context("spawn").Process(
+        target=write_findings, args=([source], out), name="loopsight-check", daemon=True
+    )
+    process.start()
+    return process
 
 
 class _Terminated(Exception):
@@ -150,22 +208,24 @@ def _serve(uvicorn_args: list[str]) -> int:
     return 0
 
 
-def _print_summary(directory: str) -> None:
+def _print_summary(directory: str, findings_path: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from loopsight.joins import FindingIndex
     from loopsight.runtime.processors import route_summary
     from loopsight.runtime.serve import load_summaries
     from loopsight.runtime.stats import REQUEST_BUCKETS
 
     requests, stalls = load_summaries(directory)
+    findings = FindingIndex.load(findings_path)
     # Wide enough for file:line culprits when the output is a pipe or a log file.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     rows = route_summary(REQUEST_BUCKETS, requests, stalls)
     table = Table(title="loopsight: requests and stalls by route")
     for column in ("route", "method", "requests", "5xx", "mean ms", "p95 ms", "stalls",
-                   "stalled ms", "worst culprit"):  # fmt: skip
-        text = column in ("route", "method", "worst culprit")
+                   "stalled ms", "worst culprit", "loopsight check"):  # fmt: skip
+        text = column in ("route", "method", "worst culprit", "loopsight check")
         table.add_column(column, justify="left" if text else "right")
     for row in rows:
         table.add_row(
@@ -178,6 +238,7 @@ def _print_summary(directory: str) -> None:
             str(row.stalls),
             f"{row.stalled * 1000:.0f}",
             row.worst_culprit,
+            _check_cell(findings, row.worst_culprit),
         )
     console.print(table)
     others = [s for s in stalls if not s.activity.method]
@@ -185,3 +246,13 @@ def _print_summary(directory: str) -> None:
         console.print(f"{len(others)} stall(s) outside requests:")
         for stall in others:
             console.print(f"  {stall.describe()}", soft_wrap=True)
+
+
+def _check_cell(findings: Any, culprit: str) -> str:
+    """What loopsight check says about the ``file:line`` of a culprit, short (blank if check
+    has not finished or the culprit is no line)."""
+    file, _, line = culprit.rpartition(":")
+    if findings is None or not file or not line.isdigit():
+        return ""
+    finding = findings.at(file, int(line))
+    return f"seen: {finding.location}" if finding is not None else "not seen"

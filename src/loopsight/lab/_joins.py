@@ -1,5 +1,6 @@
 """Join each lab scenario with what the other two faces of loopsight say about its route:
-the static checker's findings and the runtime watchdog's stalls."""
+the static checker's findings and the runtime watchdog's stalls (a finding is
+:class:`loopsight.joins.StaticFinding`, the record ``loopsight run`` joins its stalls with)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loopsight.joins import StaticFinding
 from loopsight.lab.scenarios import Scenario
 
 __all__ = [
@@ -27,25 +29,6 @@ __all__ = [
 ]
 
 RUNTIME_PREFIX = "/_loopsight"
-
-
-@dataclass(frozen=True)
-class StaticFinding:
-    """A ``loopsight check`` finding on the scenario's route, as the lab reports it."""
-
-    code: str
-    path: str
-    line: int
-    message: str
-
-    @property
-    def location(self) -> str:
-        """``code file:line``, short enough for a table cell."""
-        return f"{self.code} {Path(self.path).name}:{self.line}"
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON form."""
-        return {"code": self.code, "path": self.path, "line": self.line, "message": self.message}
 
 
 def _belongs(context: Any, call_path: Sequence[Any], scenario: Scenario) -> bool:

@@ -16,11 +16,13 @@ from dataclasses import dataclass, replace
 from loopsight.runtime.records import Activity, Culprit, Stall
 from loopsight.runtime.registry import LiveActivity
 
-__all__ = ["ROUTE_WAIT", "Sample", "StallBuilder", "build_stall"]
+__all__ = ["ROUTE_WAIT", "Sample", "SpanLink", "StallBuilder", "build_stall"]
 
 ROUTE_WAIT = 5.0  # seconds a stall waits for its request to be routed before it is published
 
 StallSink = Callable[[Stall], None]
+# (trace id, span id) in hex of the span active in a stalled task: OpenTelemetry's, when on.
+SpanLink = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Sample:
     stack: str
     culprit: Culprit | None
     live: LiveActivity | None = None
+    link: SpanLink | None = None
 
 
 def build_stall(
@@ -50,13 +53,14 @@ def build_stall(
     Also returns the live activity of the winner, so a stall that happened before routing can
     wait for its route template.
     """
-    activity, culprit, live = Activity("unknown"), None, None
+    activity, culprit, live, link = Activity("unknown"), None, None, None
     if samples:
         activity = Counter(s.activity for s in samples).most_common(1)[0][0]
         own = [s for s in samples if s.activity == activity]
         culprits = Counter(s.culprit for s in own if s.culprit is not None)
         culprit = culprits.most_common(1)[0][0] if culprits else None
         live = next((s.live for s in own if s.live is not None), None)
+        link = next((s.link for s in own if s.link is not None), None)
     stall = Stall(
         start=start,
         end=end,
@@ -69,6 +73,8 @@ def build_stall(
         seq=seq,
         waited=waited,
         gc_collections=gc_collections,
+        trace_id=link[0] if link else "",
+        span_id=link[1] if link else "",
     )
     return stall, live
 

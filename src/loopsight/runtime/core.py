@@ -17,7 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loopsight.runtime.background import BackgroundMonitor
 from loopsight.runtime.records import Stall
@@ -29,6 +29,9 @@ from loopsight.runtime.threadpool import ThreadPoolMonitor, default_limiter
 from loopsight.runtime.watchdog import Clock, LoopWatch, Watchdog
 
 __all__ = ["Runtime", "get_runtime", "reset_runtime"]
+
+if TYPE_CHECKING:
+    from loopsight.joins import FindingIndex
 
 _log = logging.getLogger("loopsight")
 
@@ -65,6 +68,8 @@ class Runtime:
         self.listeners: list[StallListener] = []
         self.tick_listeners: list[SnapshotListener] = []
         self.shutdown_hooks: list[Callable[[], None]] = []
+        # loopsight check's findings for the stalls' culprits (``loopsight run`` sets it).
+        self.findings: Callable[[], FindingIndex | None] | None = None
         self.watchdog = Watchdog(
             self.registry,
             self._publish,
@@ -162,6 +167,7 @@ class Runtime:
             ),
             recent_requests=tuple(self.requests.records(wd.wall_offset)) if recent_requests else (),
             queued=self.requests.queued_rows(),
+            findings=self.findings() if self.findings is not None else None,
         )
 
     def settle(self) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, TypeVar
 
 from loopsight.errors import LoopsightError
@@ -65,13 +66,14 @@ def instrument(
     app: App,
     *,
     threshold_ms: float = 100.0,
-    server_timing: bool = True,
-    process_time: bool = True,
+    server_timing: bool = False,
+    process_time: bool = False,
     endpoints: Iterable[str] = (),
     token: str | None = None,
     prefix: str = DEFAULT_PREFIX,
     log_stalls: bool = True,
     sampler: str = "auto",
+    otel: bool = True,
     runtime: Runtime | None = None,
 ) -> App | Any:
     """Watch ``app``'s event loop for stalls and time its requests.
@@ -79,6 +81,10 @@ def instrument(
     Starlette and FastAPI apps are changed in place (the middleware is added outermost among
     user middleware) and returned; any other ASGI callable is returned wrapped, so always use
     the return value: ``app = loopsight.instrument(app)``.
+
+    ``server_timing`` and ``process_time`` add the ``Server-Timing`` and ``X-Process-Time``
+    response headers; they are off by default: they cost more than the rest of the runtime, and
+    ``Server-Timing`` tells any client how long the server spent.
 
     ``endpoints`` turns on any of ``metrics``, ``stalls``, ``dashboard``, ``trace`` under
     ``prefix``; they are off by default and each requires ``token`` (or ``LOOPSIGHT_TOKEN``),
@@ -88,6 +94,11 @@ def instrument(
     that only fires during a stall when the loop runs on the main thread and the signal is
     free, and a monitor thread elsewhere; ``"thread"`` always uses the thread, which wakes
     every 25 ms and costs a busy server a few percent.
+
+    ``otel`` (on unless ``False``) exports each stall to OpenTelemetry when ``opentelemetry-api``
+    is installed and the application has set a tracer provider: an event on the span active in
+    the stalled request and a ``loop.stall`` span under it; loop lag and stall counts go to the
+    meter provider when one is set. Without OpenTelemetry installed, nothing is imported.
     """
     wanted, token = check_options(
         endpoints=endpoints, token=token, threshold_ms=threshold_ms, sampler=sampler
@@ -100,6 +111,7 @@ def instrument(
         "server_timing": server_timing,
         "process_time": process_time,
         "endpoints": handler,
+        "current_span": _install_otel(rt) if otel else None,
     }
     return _add_middleware(app, options)
 
@@ -111,6 +123,24 @@ def _configure(rt: Runtime, *, threshold_ms: float, sampler: str, log: bool) -> 
     rt.background.install()
     if log:
         rt.add_listener(_LOG_EXPORTER)
+
+
+def _install_otel(rt: Runtime) -> Callable[[], object] | None:
+    """Subscribe the OpenTelemetry exporter once per runtime, if ``opentelemetry`` is there;
+    return what reads a request's span."""
+    try:
+        if importlib.util.find_spec("opentelemetry.trace") is None:
+            return None
+    except (ImportError, ValueError):
+        return None
+    from loopsight.runtime.exporters.otel import OtelExporter, current_span
+
+    if rt.watchdog.read_link is None:
+        exporter = OtelExporter(rt)
+        rt.watchdog.read_link = exporter.read_link
+        rt.add_listener(exporter.on_stall)
+        exporter.register_metrics()
+    return current_span
 
 
 def _add_middleware(app: Any, options: dict[str, Any]) -> Any:

@@ -2,12 +2,13 @@
 
 Per HTTP request it reads the clock twice, bumps one counter and appends one tuple of plain
 values to the runtime's :class:`~loopsight.runtime.requests.RequestLog`, which the watchdog's
-tick folds into the aggregates in bulk; if enabled, it appends ``Server-Timing`` and
+tick folds into the aggregates in bulk; if asked to, it appends ``Server-Timing`` and
 ``X-Process-Time`` to the response start. It registers nothing for stall attribution: a stall
-sampler finds the request by this method's frame on the stalled stack and reads the two locals
-declared at the end of this module (``mark_request_frame``). Bodies, streaming, websockets
-and lifespan pass through unchanged; errors in loopsight's own bookkeeping are swallowed, never
-raised into the app.
+sampler finds the request by this method's frame on the stalled stack and reads the locals
+declared at the end of this module (``mark_request_frame``): the scope, the start time and,
+with OpenTelemetry on, the span the request entered under (one API call per request then).
+Bodies, streaming, websockets and lifespan pass through unchanged; errors in loopsight's own
+bookkeeping are swallowed, never raised into the app.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from loopsight.runtime.registry import CURRENT_TASKS, LiveActivity, mark_request
 from loopsight.runtime.watchdog import LoopWatch
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from collections.abc import Awaitable, Callable
 
     from loopsight.runtime.endpoints import Endpoints
 
@@ -47,7 +48,11 @@ class LoopsightMiddleware:
     the response start, and loop stall time while the request was in flight), and
     ``queued;dur=…`` after a stall that ended just before the request started (the request
     most likely arrived during it and waited in the socket: at most that long);
-    ``process_time`` adds ``X-Process-Time`` (seconds, as in the usual FastAPI recipe).
+    ``process_time`` adds ``X-Process-Time`` (seconds, as in the usual FastAPI recipe). Both
+    are off unless asked for. ``current_span`` (OpenTelemetry on) reads the tracing span each
+    request is served under, for its stalls; a request the loop stalled under then sends its
+    last body message only once that stall is published, so that its event can still be added
+    to that span, which the tracing middleware outside ends with the response.
     """
 
     def __init__(
@@ -55,9 +60,10 @@ class LoopsightMiddleware:
         app: ASGIApp,
         *,
         runtime: Runtime | None = None,
-        server_timing: bool = True,
-        process_time: bool = True,
+        server_timing: bool = False,
+        process_time: bool = False,
         endpoints: Endpoints | None = None,
+        current_span: Callable[[], object] | None = None,
     ) -> None:
         self.app = app
         self.runtime = runtime if runtime is not None else get_runtime()
@@ -66,6 +72,7 @@ class LoopsightMiddleware:
         self.endpoints = endpoints
         self._prefix = endpoints.prefix if endpoints is not None else None
         self._headers = server_timing or process_time
+        self._current_span = current_span
         self._requests = self.runtime.requests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -91,6 +98,8 @@ class LoopsightMiddleware:
         status = 0
         # The stall that ended just before this request began, if any (one attribute read).
         queued = watch.queued if watch is not None else 0.0
+        current_span = self._current_span
+        span = current_span() if current_span is not None else None
 
         # Plain functions returning send's awaitable: no coroutine of our own per message.
         # Two of them rather than one with a branch: this runs once per response message.
@@ -138,6 +147,8 @@ class LoopsightMiddleware:
                     status = message["status"]
                 return send(message)
 
+        if span is not None and watch is not None:  # served under a span: tracing is on
+            send_wrapper = self._hold_stalled(send_wrapper, watch, watch.stalled_until(start))
         try:
             await self.app(scope, receive, send_wrapper)
         except BaseException:
@@ -156,6 +167,25 @@ class LoopsightMiddleware:
                 )
             except Exception:  # bookkeeping must never break the app
                 _log.debug("loopsight could not record a request", exc_info=True)
+
+    def _hold_stalled(self, send: Send, watch: LoopWatch, stalled_from: float) -> Send:
+        """OpenTelemetry on: hold the last body message of a request the loop stalled under
+        until that stall is published (a heartbeat or two), so that its event reaches the
+        request's span before the tracing middleware ends it with the response."""
+        rt = self.runtime
+
+        async def send_wrapper(message: Message) -> None:
+            held = False
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                try:
+                    held = watch.stalled_until(rt.clock()) > stalled_from
+                except Exception:  # bookkeeping must never break the app
+                    _log.debug("loopsight could not tell whether a request stalled", exc_info=True)
+            if held:
+                await rt.published()
+            await send(message)
+
+        return send_wrapper
 
     async def _not_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -219,4 +249,4 @@ class LoopsightMiddleware:
 
 
 # The stall sampler reads these locals of a stalled request's frame: the request is its scope.
-mark_request_frame(LoopsightMiddleware.__call__, scope="scope", start="start")
+mark_request_frame(LoopsightMiddleware.__call__, scope="scope", start="start", span="span")

@@ -80,6 +80,8 @@ class Stall:
     (Linux schedstat): when it is most of the stall, the process was starved, not blocked.
     ``gc_collections`` counts full (oldest-generation) garbage collections that ran during the
     stall or at most a quarter threshold before it: a pause no stack sample can show.
+    ``trace_id`` and ``span_id`` (hex, empty when unknown) name the OpenTelemetry span that was
+    active in the stalled task, read only when OpenTelemetry is on.
     """
 
     start: float
@@ -93,6 +95,8 @@ class Stall:
     seq: int = 0
     waited: float = 0.0
     gc_collections: int = 0
+    trace_id: str = ""
+    span_id: str = ""
 
     @property
     def duration(self) -> float:
@@ -139,6 +143,8 @@ class Stall:
             seq=int(data.get("seq", 0)),
             waited=float(data.get("waited", 0.0)),
             gc_collections=int(data.get("gc_collections", 0)),
+            trace_id=str(data.get("trace_id", "")),
+            span_id=str(data.get("span_id", "")),
         )
 
     def describe(self) -> str:

@@ -45,10 +45,12 @@ CURRENT_TASKS: dict[Any, Any] = _found if isinstance(_found, dict) else {}
 
 
 class RequestFrame(NamedTuple):
-    """The locals of a request frame that hold the request's scope and its start time."""
+    """The locals of a request frame that hold the request's scope and its start time (and,
+    optionally, the tracing span the request was served under)."""
 
     scope: str
     start: str
+    span: str = ""
 
 
 # Code objects whose frames serve a request (the middleware's ``__call__``) or run a background
@@ -60,14 +62,17 @@ BACKGROUND_FRAMES: dict[CodeType, str] = {}
 _MAX_DEPTH = 512  # frames walked up from a stalled frame, coroutines down from a parent task
 
 
-def mark_request_frame(function: Callable[..., Any], *, scope: str, start: str) -> None:
+def mark_request_frame(
+    function: Callable[..., Any], *, scope: str, start: str, span: str = ""
+) -> None:
     """Declare that ``function``'s frames serve a request, whose scope and start time (a
     float) are in the locals named ``scope`` and ``start``.
 
     Checked now: a local renamed without saying so here fails at import, not during a stall.
     A declaration costs the request nothing, where a marker object would cost an allocation.
     """
-    REQUEST_FRAMES[_code_with_locals(function, scope, start)] = RequestFrame(scope, start)
+    names = (scope, start, span) if span else (scope, start)
+    REQUEST_FRAMES[_code_with_locals(function, *names)] = RequestFrame(scope, start, span)
 
 
 def mark_background_frame(function: Callable[..., Any], *, name: str) -> None:
@@ -130,7 +135,7 @@ def route_template(scope: Scope) -> str:
 class LiveActivity:
     """A request or phase in progress, shared by the middleware and the stall sampler."""
 
-    __slots__ = ("background", "kind", "scope", "start", "task")
+    __slots__ = ("background", "kind", "scope", "span", "start", "task")
 
     def __init__(
         self,
@@ -140,6 +145,7 @@ class LiveActivity:
         *,
         background: str = "",
         task: asyncio.Task[Any] | None = None,
+        span: Any = None,
     ) -> None:
         self.kind = kind
         self.scope = scope
@@ -148,6 +154,7 @@ class LiveActivity:
         # For a request found on the stack: it is over when its task is (uvicorn and the
         # like run each request in its own task).
         self.task = task
+        self.span = span  # the tracing span the request was served under (OpenTelemetry on)
 
     def finished(self) -> bool:
         """True once the request's task is over; ``False`` when that cannot be told."""
@@ -243,7 +250,8 @@ def _request(
     scope, start = local.get(names.scope), local.get(names.start)
     if not isinstance(scope, dict) or not isinstance(start, float):
         return None  # interrupted before it read its clock
-    return LiveActivity("request", scope, start, background=background, task=task)
+    span = local.get(names.span) if names.span else None
+    return LiveActivity("request", scope, start, background=background, task=task, span=span)
 
 
 def _from_frames(

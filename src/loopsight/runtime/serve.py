@@ -9,6 +9,7 @@ writes a summary file at shutdown for the parent to merge.
 from __future__ import annotations
 
 import atexit
+import functools
 import inspect
 import json
 import os
@@ -17,12 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from loopsight.errors import LoopsightError
+from loopsight.joins import FindingsFile
 from loopsight.runtime.core import Runtime, get_runtime
 from loopsight.runtime.exporters.log import LogExporter
 from loopsight.runtime.instrument import instrument
 from loopsight.runtime.records import Stall
 
 __all__ = [
+    "ENV_FINDINGS",
     "ENV_OPTIONS",
     "ENV_SUMMARY_DIR",
     "ENV_TARGET",
@@ -35,6 +38,7 @@ __all__ = [
 ENV_TARGET = "LOOPSIGHT_RUN_TARGET"
 ENV_OPTIONS = "LOOPSIGHT_RUN_OPTIONS"
 ENV_SUMMARY_DIR = "LOOPSIGHT_RUN_SUMMARY_DIR"
+ENV_FINDINGS = "LOOPSIGHT_RUN_FINDINGS"  # where loopsight check's findings will be written
 
 
 def import_target(target: str) -> Any:
@@ -70,8 +74,12 @@ def check_asgi(target: str, obj: Any) -> None:
         raise LoopsightError(f"{target} is a plain function, not an ASGI app; {hint}")
 
 
-def _print_stall(stall: Stall) -> None:
-    sys.stderr.write(f"loopsight [{stall.pid}]: {stall.describe()}\n")
+def _print_stall(stall: Stall, findings: FindingsFile | None = None) -> None:
+    line = stall.describe()
+    index = findings() if findings is not None else None
+    if index is not None and stall.culprit is not None:
+        line += f"; {index.describe(stall.culprit.file, stall.culprit.line)}"
+    sys.stderr.write(f"loopsight [{stall.pid}]: {line}\n")
     sys.stderr.flush()
 
 
@@ -126,7 +134,13 @@ def create_app() -> Any:
     for listener in list(runtime.listeners):
         if isinstance(listener, LogExporter):
             runtime.remove_listener(listener)
-    runtime.add_listener(_print_stall)
+    findings_path = os.environ.get(ENV_FINDINGS)
+    if findings_path:  # loopsight check runs meanwhile in a process of its own
+        findings = FindingsFile(findings_path)
+        runtime.findings = findings
+        runtime.add_listener(functools.partial(_print_stall, findings=findings))
+    else:
+        runtime.add_listener(_print_stall)
     directory = os.environ.get(ENV_SUMMARY_DIR)
     if directory:
         writer = _SummaryWriter(runtime, directory)

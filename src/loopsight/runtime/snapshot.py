@@ -9,12 +9,16 @@ component's fields, so a new exporter is one module reading a :class:`Snapshot`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from loopsight.runtime.background import BackgroundFailure
 from loopsight.runtime.records import Stall
 from loopsight.runtime.requests import RequestRecord
 from loopsight.runtime.stats import LAG_BUCKETS, REQUEST_BUCKETS
 from loopsight.runtime.threadpool import PoolSample
+
+if TYPE_CHECKING:
+    from loopsight.joins import FindingIndex
 
 __all__ = ["BackgroundState", "PoolState", "SeriesPoint", "Snapshot"]
 
@@ -74,3 +78,4 @@ class Snapshot:
     queued: Rows = field(default_factory=dict)
     request_bounds: tuple[float, ...] = REQUEST_BUCKETS
     lag_bounds: tuple[float, ...] = LAG_BUCKETS
+    findings: FindingIndex | None = None  # loopsight check's findings, once it has run

@@ -34,9 +34,9 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from loopsight.runtime.builder import Sample, StallBuilder, StallSink
+from loopsight.runtime.builder import Sample, SpanLink, StallBuilder, StallSink
 from loopsight.runtime.frames import current_frame_of, read_stack
-from loopsight.runtime.registry import Registry, current_task_of
+from loopsight.runtime.registry import LiveActivity, Registry, current_task_of
 from loopsight.runtime.stats import LAG_BUCKETS
 
 __all__ = ["SAMPLERS", "Clock", "LoopWatch", "Watchdog"]
@@ -205,6 +205,10 @@ class Watchdog:
         self.wall_offset = time.time() - clock()
         self._signal_watch: LoopWatch | None = None
         self._previous_alarm: Any = None
+        # Reads the tracing span active in a stalled task, at sample time only (OpenTelemetry).
+        self.read_link: (
+            Callable[[asyncio.Task[Any] | None, LiveActivity | None], SpanLink | None] | None
+        ) = None
 
     @property
     def interval(self) -> float:
@@ -335,9 +339,11 @@ class Watchdog:
                 return  # a beat ran meanwhile, or the loop stopped: nothing is stalled
             samples = watch.samples
             if len(samples) < _MAX_SAMPLES:
-                activity, live = self.registry.find(current_task_of(watch.loop), frame)
+                task = current_task_of(watch.loop)
+                activity, live = self.registry.find(task, frame)
                 stack, culprit = read_stack(frame)
-                samples.append(Sample(now, activity, stack, culprit, live))
+                link = self.read_link(task, live) if self.read_link is not None else None
+                samples.append(Sample(now, activity, stack, culprit, live, link))
             self._arm(self._sample_delay(len(samples)))
         except Exception:  # a signal handler must never raise into the code it interrupted
             return
@@ -416,7 +422,8 @@ class Watchdog:
         frame = current_frame_of(watch.thread_id)
         activity, live = self.registry.find(task, frame)
         stack, culprit = read_stack(frame)
-        return Sample(self.clock(), activity, stack, culprit, live)
+        link = self.read_link(task, live) if self.read_link is not None else None
+        return Sample(self.clock(), activity, stack, culprit, live, link)
 
     def _sample_until_resumed(self, watch: LoopWatch) -> list[Sample]:
         seq = watch.seq

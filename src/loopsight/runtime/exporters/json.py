@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopsight.runtime.exporters._registry import Render, endpoint
 from loopsight.runtime.processors import group_stalls
+from loopsight.runtime.records import Stall
 from loopsight.runtime.snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -20,6 +21,14 @@ def _serve(runtime: Runtime) -> Render:
     return lambda: (json.dumps(stalls_document(runtime.snapshot())).encode(), "application/json")
 
 
+def _with_check(stall: Stall, snap: Snapshot) -> dict[str, Any]:
+    """The stall's JSON, with loopsight check's word on its culprit once check has run."""
+    data = stall.to_json()
+    if snap.findings is not None and stall.culprit is not None:
+        data["check"] = snap.findings.describe(stall.culprit.file, stall.culprit.line)
+    return data
+
+
 def stalls_document(snap: Snapshot, limit: int = 200) -> dict[str, Any]:
     """Everything the stalls endpoint and the dashboard show, as JSON-ready data."""
     stalls = snap.stalls
@@ -30,7 +39,7 @@ def stalls_document(snap: Snapshot, limit: int = 200) -> dict[str, Any]:
         "pid": snap.pid,
         "threshold_ms": snap.threshold * 1000.0,
         "stall_count": snap.stall_count,
-        "stalls": [s.to_json() for s in reversed(recent)],
+        "stalls": [_with_check(s, snap) for s in reversed(recent)],
         "groups": [
             {
                 "route": g.route,
