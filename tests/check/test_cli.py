@@ -59,7 +59,19 @@ def test_concise_and_full(project: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_json_schema(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = _run(["--output-format", "json", str(project)], capsys)
     (item,) = json.loads(out)
-    assert set(item) == {"code", "message", "path", "line", "column", "context", "call_path", "fix"}
+    assert set(item) == {
+        "code",
+        "message",
+        "path",
+        "line",
+        "column",
+        "context",
+        "call_path",
+        "fix",
+        "severity",
+        "category",
+    }
+    assert (item["severity"], item["category"]) == ("blocking", "blocking")
     assert item["context"] == {"kind": "async_function", "function": "route", "route": None}
     assert [(hop["function"], hop["line"]) for hop in item["call_path"]] == [
         ("route", 9),

@@ -38,19 +38,34 @@ class CheckConfig:
     extra_route_decorators: tuple[str, ...] = ()
     source: str | None = field(default=None, compare=False)
 
-    def enabled(self, code: str) -> bool:
-        """Whether ``code`` is selected (longest matching prefix wins, as in ruff)."""
-        chosen = max((p for p in self.select if code.startswith(p)), key=len, default=None)
-        dropped = max((p for p in self.ignore if code.startswith(p)), key=len, default=None)
-        if chosen is None:
+    def enabled(self, code: str, severity: str = "blocking", category: str = "blocking") -> bool:
+        """Whether ``code`` is selected (longest matching prefix wins, as in ruff).
+
+        A category word (``blocking``, ``design``) in ``select``/``ignore`` matches like a
+        one-letter prefix. ``possible`` findings are reported only when ``select`` names their
+        code in full or holds the word ``possible``.
+        """
+        words = (category, "possible") if severity == "possible" else (category,)
+        chosen = max((_weight(p, code, words) for p in self.select), default=0)
+        dropped = max((_weight(p, code, words) for p in self.ignore), default=0)
+        if chosen == 0:
             return False
-        return dropped is None or len(chosen) > len(dropped)
+        if severity == "possible" and not any(p in (code, "possible") for p in self.select):
+            return False
+        return chosen > dropped
 
     def fingerprint(self) -> str:
         """What of the configuration changes per-file summaries (part of the cache key)."""
         return "|".join(
             [",".join(self.extra_blocking_calls), ",".join(self.extra_offload_functions)]
         )
+
+
+def _weight(pattern: str, code: str, words: tuple[str, ...]) -> int:
+    """How specifically ``pattern`` names a finding (0: not at all)."""
+    if pattern.lower() in words:
+        return 1
+    return len(pattern) if code.startswith(pattern) else 0
 
 
 def _strings(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:

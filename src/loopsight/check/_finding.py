@@ -46,6 +46,10 @@ class Finding:
     context: Context | None = field(default=None, compare=False)
     call_path: tuple[Hop, ...] = field(default=(), compare=False)
     fix: str | None = field(default=None, compare=False)
+    #: ``blocking`` (reported by default) or ``possible`` (cheap or rare: off unless selected).
+    severity: str = field(default="blocking", compare=False)
+    #: ``blocking`` (a call that stalls the loop) or ``design`` (how the app is put together).
+    category: str = field(default="blocking", compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (``column`` is 1-based, like ``line``)."""
@@ -58,4 +62,6 @@ class Finding:
             "context": self.context.to_dict() if self.context is not None else None,
             "call_path": [hop.to_dict() for hop in self.call_path],
             "fix": self.fix,
+            "severity": self.severity,
+            "category": self.category,
         }

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from loopsight.check._entrypoints import Entry
 from loopsight.check._finding import Context, Finding, Hop
-from loopsight.check._hooks import CallSeen, EntryKind
+from loopsight.check._hooks import CallSeen, EntryKind, call_seen
 from loopsight.check._index import FunctionKey, ProjectIndex, Target, TargetKind
 from loopsight.check._noqa import suppressed
 from loopsight.check._summary import BARE, FunctionFacts, Site
@@ -77,7 +77,8 @@ class _Reach:
             sites = [site for site in facts.sites if not RULES[site.code].propagates]
         else:
             sites = list(facts.sites)
-        for ref, line, col, mode in facts.calls:
+        for ref, line, col, packed in facts.calls:
+            mode = packed & 3  # the rest is the call's context (``_hooks.call_context``)
             if bare_only and mode != BARE:
                 continue
             target = index.resolve(ref)
@@ -87,7 +88,7 @@ class _Reach:
                 code = None if bare_only else names.classify(target.name)
                 shown = target.name.replace("()", "")
                 if code is not None:
-                    code = _on_call(CallSeen(code, target.name, line, col, False))
+                    code = _on_call(call_seen(code, target.name, line, col, packed >> 2))
                 if code is not None:
                     sites.append(Site(code, line, col, shown))
                 if mode == BARE and names.is_coroutine_function(target.name):

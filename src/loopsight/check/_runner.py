@@ -253,7 +253,7 @@ def _findings(
         {
             finding
             for finding in found
-            if config.enabled(finding.code)
+            if config.enabled(finding.code, finding.severity, finding.category)
             and not suppressed(finding.line, finding.code, noqa_by_path.get(finding.path, {}))
         }
     )

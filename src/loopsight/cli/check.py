@@ -63,10 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Words ``--select``/``--ignore`` take besides code prefixes (category and severity).
+_WORDS = frozenset({"blocking", "design", "possible"})
+
+
 def _codes(value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
-    return tuple(code.strip().upper() for code in value.split(",") if code.strip())
+    items = (code.strip() for code in value.split(","))
+    return tuple(item.lower() if item.lower() in _WORDS else item.upper() for item in items if item)
 
 
 def run(argv: list[str]) -> int:

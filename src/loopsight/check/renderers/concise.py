@@ -10,8 +10,10 @@ __all__ = ["headline", "render_concise"]
 
 
 def headline(finding: Finding) -> str:
-    """``path:line:col: CODE message``."""
-    return f"{finding.path}:{finding.line}:{finding.column}: {finding.code} {finding.message}"
+    """``path:line:col: CODE message``, with ``[possible]`` / ``[design]`` when not blocking."""
+    tag = f" [{finding.severity}]" if finding.severity != "blocking" else ""
+    tag += f" [{finding.category}]" if finding.category != "blocking" else ""
+    return f"{finding.path}:{finding.line}:{finding.column}: {finding.code}{tag} {finding.message}"
 
 
 def render_concise(findings: Sequence[Finding]) -> str:

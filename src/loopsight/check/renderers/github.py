@@ -20,8 +20,9 @@ def render_github(findings: Sequence[Finding]) -> str:
     for finding in findings:
         via = " -> ".join(hop.function for hop in finding.call_path)
         message = finding.message + (f" (path: {via})" if len(finding.call_path) > 1 else "")
+        level = "notice" if finding.severity == "possible" else "error"
         out.append(
-            f"::error file={_escape(finding.path, property_value=True)},line={finding.line},"
+            f"::{level} file={_escape(finding.path, property_value=True)},line={finding.line},"
             f"col={finding.column},title={finding.code}::{_escape(message)}\n"
         )
     return "".join(out)

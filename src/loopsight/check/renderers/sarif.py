@@ -33,7 +33,7 @@ def _flow(hops: Sequence[Hop]) -> dict[str, Any]:
 def _result(finding: Finding) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": finding.code,
-        "level": "error",
+        "level": "note" if finding.severity == "possible" else "error",
         "message": {"text": finding.message},
         "locations": [_location(finding.path, finding.line, finding.column)],
     }

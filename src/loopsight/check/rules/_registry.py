@@ -47,6 +47,9 @@ class Rule:
     fix: str
     propagates: bool = True  # reported at the loop function's call when reached through helpers
     template: str | None = None
+    #: ``possible``: cheap or once-only calls, reported only when selected (see ``enabled``).
+    severity: str = "blocking"
+    category: str = "blocking"  # ``design``: LS5xx/LS6xx, about structure, not a call
 
     def describe(self, subject: str, **slots: str) -> str:
         """This rule's message about ``subject``."""
@@ -73,7 +76,16 @@ class Rule:
         ``where`` it runs; ``col`` is 0-based as in ``ast``, the finding's is 1-based."""
         message = self.describe(subject, **slots) + where
         return Finding(
-            path, line, col + 1, self.code, message, context, call_path, self.fix + fix_note
+            path,
+            line,
+            col + 1,
+            self.code,
+            message,
+            context,
+            call_path,
+            self.fix + fix_note,
+            self.severity,
+            self.category,
         )
 
 

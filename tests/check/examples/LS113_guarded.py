@@ -1,0 +1,53 @@
+# loopsight-config: select=LS,possible
+import asyncio
+import time
+
+import requests
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+class Settings:
+    DEBUG = False
+
+
+settings = Settings()
+
+
+@app.get("/bundle.js")
+async def bundle():
+    if settings.DEBUG:
+        return requests.get("http://127.0.0.1:5173/bundle.js").text  # LS113
+    return ""
+
+
+def can_block_current_thread() -> bool:
+    return False
+
+
+def refresh_token():
+    if not can_block_current_thread():
+        raise RuntimeError("refresh_token blocks: call it from a worker thread")
+    time.sleep(1)
+    return "token"
+
+
+@app.get("/token")
+async def token():
+    return refresh_token()  # LS113
+
+
+def emit(event: str):
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise RuntimeError("emit from sync code only")
+    time.sleep(0.1)
+    return event
+
+
+async def on_event(event: str):
+    return emit(event)  # LS113
