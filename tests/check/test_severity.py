@@ -12,8 +12,8 @@ from loopsight.check import CheckConfig, run_check
 from loopsight.check.renderers import RENDERERS
 
 EXAMPLES = Path(__file__).parent / "examples"
-METADATA = EXAMPLES / "LS111_metadata.py"
-GUARDED = EXAMPLES / "LS113_guarded.py"
+METADATA = EXAMPLES / "LS120_metadata.py"
+GUARDED = EXAMPLES / "LS122_guarded.py"
 MIDDLEWARE = EXAMPLES / "LS501_base_http_middleware.py"
 
 
@@ -30,10 +30,10 @@ def test_possible_is_off_by_default() -> None:
 @pytest.mark.parametrize(
     ("select", "expected"),
     [
-        (("LS111",), {"LS111"}),
-        (("LS", "possible"), {"LS105", "LS111"}),
+        (("LS120",), {"LS120"}),
+        (("LS", "possible"), {"LS105", "LS120"}),
         (("LS1",), {"LS105"}),  # a prefix does not turn the lower severity on
-        (("possible",), {"LS111"}),
+        (("possible",), {"LS120"}),
     ],
 )
 def test_selecting_the_lower_severity(select: tuple[str, ...], expected: set[str]) -> None:
@@ -41,7 +41,7 @@ def test_selecting_the_lower_severity(select: tuple[str, ...], expected: set[str
 
 
 def test_ignore_wins_over_the_possible_word() -> None:
-    config = CheckConfig(select=("LS", "possible"), ignore=("LS111",))
+    config = CheckConfig(select=("LS", "possible"), ignore=("LS120",))
     found = {finding.code for finding in run_check([str(METADATA)], config, jobs=1).findings}
     assert found == {"LS105"}
 
@@ -61,12 +61,12 @@ def test_every_format_shows_the_severity() -> None:
     items = json.loads(_rendered("json"))
     assert {(i["code"], i["severity"], i["category"]) for i in items} == {
         ("LS105", "blocking", "blocking"),
-        ("LS111", "possible", "blocking"),
+        ("LS120", "possible", "blocking"),
     }
     results = json.loads(_rendered("sarif"))["runs"][0]["results"]
-    assert {(r["ruleId"], r["level"]) for r in results} == {("LS105", "error"), ("LS111", "note")}
-    assert "LS111 [possible] File metadata call" in _rendered("concise")
-    assert "LS111 [possible] File metadata call" in _rendered("full")
+    assert {(r["ruleId"], r["level"]) for r in results} == {("LS105", "error"), ("LS120", "note")}
+    assert "LS120 [possible] File metadata call" in _rendered("concise")
+    assert "LS120 [possible] File metadata call" in _rendered("full")
     assert "::notice file=" in _rendered("github")
     assert "::error file=" in _rendered("github")
 

@@ -52,8 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FORMAT",
         help=_FORMAT_HELP.format(formats="see --help"),
     )
-    parser.add_argument("--select", metavar="CODES", help="Comma-separated code prefixes.")
-    parser.add_argument("--ignore", metavar="CODES", help="Comma-separated code prefixes.")
+    parser.add_argument(
+        "--select",
+        metavar="CODES",
+        help="Comma-separated code prefixes or words: blocking, design (category), possible "
+        "(the lower severity, off unless selected: `--select LS,possible`).",
+    )
+    parser.add_argument(
+        "--ignore", metavar="CODES", help="Comma-separated code prefixes or category words."
+    )
     parser.add_argument("--statistics", action="store_true", help="Print counts per code only.")
     parser.add_argument("--config", type=Path, metavar="PATH", help="pyproject.toml to read.")
     parser.add_argument("--no-cache", action="store_true", help="Do not read or write the cache.")

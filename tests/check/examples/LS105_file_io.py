@@ -22,7 +22,7 @@ async def read(name: str):
 async def write(name: str):
     (BASE / name).write_text("x")  # LS105
     path = Path(name)
-    if path.exists():  # OK: a metadata call is LS111, off by default
+    if path.exists():  # OK: a metadata call is LS120, off by default
         os.remove(path)  # LS105
     shutil.rmtree("/tmp/x")  # LS105
 

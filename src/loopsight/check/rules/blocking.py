@@ -14,7 +14,7 @@ __all__ = ["BlockingCalls"]
 
 _HTTP_VERBS = "get post put patch delete head options request"
 _AFTER = " (or move the call into `await run_in_threadpool(fn, ...)`)"
-#: One metadata syscall each (microseconds on a local disk): LS111, not LS105.
+#: One metadata syscall each (microseconds on a local disk): LS120, not LS105.
 _METADATA = frozenset(
     [
         "os.path.exists",
@@ -128,7 +128,7 @@ class BlockingCalls(RuleFamily):
             "`await run_in_threadpool(...)` for the wait",
         ),
         Rule(
-            "LS111",
+            "LS120",
             "file-metadata-call",
             "File metadata call",
             "usually fine on a local disk; on a network file system use `anyio.Path` or "
@@ -136,14 +136,14 @@ class BlockingCalls(RuleFamily):
             severity="possible",
         ),
         Rule(
-            "LS112",
+            "LS121",
             "blocking-call-first-call-only",
             "Blocking call on a first call only (lazy init or cached)",
             "do the work at startup (lifespan), or `await run_in_threadpool(fn, ...)` on first use",
             severity="possible",
         ),
         Rule(
-            "LS113",
+            "LS122",
             "blocking-call-guarded",
             "Blocking call behind a debug/test flag or a running-loop check",
             "nothing, if the guard holds in production; else see the call's own rule",
@@ -158,11 +158,11 @@ class BlockingCalls(RuleFamily):
         if code == "LS110" and call.lock_body == "memory":
             return None
         if code == "LS105" and _is_metadata(call.callee):
-            return "LS111"
+            return "LS120"
         if call.guard:
-            return "LS113"
+            return "LS122"
         if call.once or (code == "LS110" and call.lock_body == "lazy"):
-            return "LS112"
+            return "LS121"
         return code
 
     def configured_calls(self, config: CheckConfig) -> dict[str, str]:

@@ -11,11 +11,11 @@ BASE = Path("/srv/data")
 @app.get("/size")
 async def size(name: str):
     path = BASE / name
-    if path.exists():  # LS111
-        return path.stat().st_size  # LS111
-    if os.path.isfile(name):  # LS111
-        return os.path.getsize(name)  # LS111
-    BASE.mkdir(exist_ok=True)  # LS111
+    if path.exists():  # LS120
+        return path.stat().st_size  # LS120
+    if os.path.isfile(name):  # LS120
+        return os.path.getsize(name)  # LS120
+    BASE.mkdir(exist_ok=True)  # LS120
     return path.read_text()  # LS105
 
 

@@ -18,7 +18,7 @@ settings = Settings()
 @app.get("/bundle.js")
 async def bundle():
     if settings.DEBUG:
-        return requests.get("http://127.0.0.1:5173/bundle.js").text  # LS113
+        return requests.get("http://127.0.0.1:5173/bundle.js").text  # LS122
     return ""
 
 
@@ -35,7 +35,7 @@ def refresh_token():
 
 @app.get("/token")
 async def token():
-    return refresh_token()  # LS113
+    return refresh_token()  # LS122
 
 
 def emit(event: str):
@@ -50,4 +50,4 @@ def emit(event: str):
 
 
 async def on_event(event: str):
-    return emit(event)  # LS113
+    return emit(event)  # LS122

@@ -20,15 +20,15 @@ def ssh_version():
 
 @app.get("/version")
 async def version():
-    return ssh_version()  # LS112
+    return ssh_version()  # LS121
 
 
 async def config():
     global _config
     if _config is None:
-        with _lock:  # LS112
+        with _lock:  # LS121
             if _config is None:
-                _config = open("/etc/app.toml").read()  # LS112
+                _config = open("/etc/app.toml").read()  # LS121
     return _config
 
 
