@@ -172,6 +172,6 @@ def test_one_finding_per_site_lists_every_entry_point() -> None:
         assert [hop.function for hop in finding.call_path] == [
             "route_a",
             "both",
-            finding.call_path[-1].function,
+            sink,
         ]
     assert [e.route for e in by_line[("helpers.py", 24)].entries] == ["GET /b"]
