@@ -47,12 +47,13 @@ def test_exit_codes(project: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 def test_concise_and_full(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = _run(["--output-format", "concise", str(project)], capsys)
     assert re.fullmatch(
-        r".*app\.py:9:5: LS101 Blocking sleep `time\.sleep` in async function "
-        r"`route` via `helper`\n",
+        r".*app\.py:5:5: LS101 Blocking sleep `time\.sleep` in `helper`, reached from async "
+        r"function `route` \[reached from 1 entry point: async_function route\]\n",
         out,
     )
     _, out, _ = _run([str(project)], capsys)
     assert "-> helper" in out
+    assert "    reached from 1 entry point: async_function route\n" in out
     assert "fix: use `await asyncio.sleep(...)`" in out
 
 
@@ -60,19 +61,18 @@ def test_json_schema(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = _run(["--output-format", "json", str(project)], capsys)
     (item,) = json.loads(out)
     assert set(item) == {
-        "code",
-        "message",
-        "path",
-        "line",
-        "column",
-        "context",
-        "call_path",
-        "fix",
-        "severity",
-        "category",
+        *("code", "message", "path", "line", "column"),
+        *("context", "call_path", "fix", "entries", "severity", "category"),
     }
     assert (item["severity"], item["category"]) == ("blocking", "blocking")
-    assert item["context"] == {"kind": "async_function", "function": "route", "route": None}
+    assert item["line"] == 5  # the blocking call itself
+    assert item["context"]["kind"] == "async_function"
+    assert item["entries"] == [item["context"]]
+    assert {key: item["context"][key] for key in ("function", "route", "line")} == {
+        "function": "route",
+        "route": None,
+        "line": 9,
+    }
     assert [(hop["function"], hop["line"]) for hop in item["call_path"]] == [
         ("route", 9),
         ("helper", 5),
@@ -86,9 +86,11 @@ def test_sarif(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (result,) = log["runs"][0]["results"]
     assert result["ruleId"] == "LS101"
     assert result["locations"][0]["physicalLocation"]["region"] == {
-        "startLine": 9,
+        "startLine": 5,
         "startColumn": 5,
     }
+    (related,) = result["relatedLocations"]
+    assert related["physicalLocation"]["region"] == {"startLine": 9}
     steps = result["codeFlows"][0]["threadFlows"][0]["locations"]
     assert [step["location"]["message"]["text"] for step in steps] == ["route", "helper"]
     assert "LS501" in {rule["id"] for rule in log["runs"][0]["tool"]["driver"]["rules"]}
@@ -96,7 +98,11 @@ def test_sarif(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_github(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = _run(["--output-format", "github", str(project)], capsys)
-    assert re.fullmatch(r"::error file=.*app\.py,line=9,col=5,title=LS101::.*\n", out)
+    assert re.fullmatch(
+        r"::error file=.*app\.py,line=5,col=5,title=LS101::.*"
+        r"reached from 1 entry point: async_function route\n",
+        out,
+    )
 
 
 def test_statistics(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -178,4 +184,5 @@ def test_noqa_anywhere_on_the_path(
     if line.startswith("    "):  # on the blocking call: silenced for every path
         assert (code, reported) == (0, [])
     else:  # on an intermediate call: only the path through it is silenced
-        assert reported == [(9, "route")]
+        assert reported == [(5, "route")]  # reported at the sleep, reached from `route` alone
+        assert [entry["function"] for entry in json.loads(out)[0]["entries"]] == ["route"]

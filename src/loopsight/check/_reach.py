@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from loopsight.check._entrypoints import Entry
@@ -124,32 +124,19 @@ class _Reach:
                 key = FunctionKey(module, qualname)
                 self.resolved[key] = full.get(key) or self._resolve(facts, bare_only=True)
 
-    def shortest_paths(self, loop: dict[FunctionKey, Entry]) -> dict[FunctionKey, dict[str, _Step]]:
-        best: dict[FunctionKey, dict[str, _Step]] = {}
+    def callers(self, loop: dict[FunctionKey, Entry]) -> dict[FunctionKey, list[_Edge]]:
+        """Who calls each sync function: sync functions and loop functions (edges hold the
+        caller)."""
         callers: dict[FunctionKey, list[_Edge]] = {}
-        queue: deque[tuple[FunctionKey, str]] = deque()
         for key, resolved in self.resolved.items():
+            if not resolved.edges:
+                continue
             facts = self.index.function(*key)
-            if facts is None or facts.is_async:
+            if facts is None or (facts.is_async and key not in loop):
                 continue  # a coroutine only runs when awaited, and is then checked on its own
             for callee, line, col in resolved.edges:
                 callers.setdefault(callee, []).append(_Edge(key, line, col))
-            noqa = self.index.modules[key.module].noqa
-            for code, line, col, shown in resolved.sites:
-                if not RULES[code].propagates or code in best.setdefault(key, {}):
-                    continue
-                if not suppressed(line, code, noqa):  # a noqa comment on the blocking call itself
-                    best[key][code] = _Step(None, line, col, shown)
-                    queue.append((key, code))
-        while queue:
-            key, code = queue.popleft()
-            for caller, line, col in callers.get(key, ()):
-                steps = best.setdefault(caller, {})
-                if code in steps or suppressed(line, code, self.index.modules[caller.module].noqa):
-                    continue  # a noqa comment on any call of the path silences it
-                steps[code] = _Step(key, line, col, best[key][code].shown)
-                queue.append((caller, code))
-        return best
+        return callers
 
 
 def _on_call(call: CallSeen) -> str | None:
@@ -221,45 +208,122 @@ def _own_findings(function: _LoopFunction, sites: list[Site]) -> Iterator[Findin
         )
 
 
-def _helper_findings(
+class _Reached(NamedTuple):
+    """A loop function that reaches a blocking site: where it calls on, and the next function."""
+
+    key: FunctionKey
+    line: int
+    next: FunctionKey
+
+
+def _reaching(
     index: ProjectIndex,
-    function: _LoopFunction,
-    edges: list[_Edge],
-    best: dict[FunctionKey, dict[str, _Step]],
-) -> Iterator[Finding]:
-    """One finding per call into a helper and code the helper leads to, with the whole path."""
-    entry = function.entry
-    assert entry is not None
-    reported: set[tuple[int, int, str]] = set()
-    for callee, line, col in edges:
-        for code in best.get(callee, {}):
-            if (line, col, code) in reported or not _reported_in(code, entry):
+    sink: FunctionKey,
+    code: str,
+    callers: dict[FunctionKey, list[_Edge]],
+    loop: dict[FunctionKey, Entry],
+    async_loop: frozenset[FunctionKey],
+) -> tuple[list[_Reached], dict[FunctionKey, tuple[FunctionKey | None, int]]]:
+    """Breadth-first backwards from a sync function holding a blocking site: every loop
+    function that calls into it (nearest first), and for each function on the way the next
+    one toward the site with the line it calls it from.
+
+    A ``# noqa`` on a call along the way cuts the paths through that call only.
+    """
+    toward: dict[FunctionKey, tuple[FunctionKey | None, int]] = {sink: (None, 0)}
+    reached: list[_Reached] = []
+    seen_entries: set[FunctionKey] = set()
+    queue: deque[FunctionKey] = deque((sink,))
+    while queue:
+        key = queue.popleft()
+        for caller, line, _ in callers.get(key, ()):
+            if suppressed(line, code, index.modules[caller.module].noqa):
                 continue
-            reported.add((line, col, code))
-            hops = [Hop(function.facts.qualname, function.path, line)]
-            current: FunctionKey | None = callee
-            shown = ""
+            if caller in loop and caller not in seen_entries:
+                seen_entries.add(caller)
+                reached.append(_Reached(caller, line, key))
+            # the walk goes on through sync callers (a sync lifespan function included)
+            if caller not in toward and caller not in async_loop:
+                toward[caller] = (key, line)
+                queue.append(caller)
+    return reached, toward
+
+
+def _site_findings(
+    index: ProjectIndex,
+    walker: _Reach,
+    loop: dict[FunctionKey, Entry],
+) -> Iterator[Finding]:
+    """One finding per blocking site in a sync function, listing every loop function that
+    reaches it, with the call path from the first."""
+    callers = walker.callers(loop)
+    async_loop = frozenset(key for key in loop if _is_async(index, key))
+    for sink, resolved in walker.resolved.items():
+        if sink not in callers:
+            continue
+        facts = index.function(*sink)
+        if facts is None or facts.is_async:
+            continue
+        summary = index.modules[sink.module]
+        for code, line, col, shown in resolved.sites:
+            if not RULES[code].propagates or suppressed(line, code, summary.noqa):
+                continue
+            reached, toward = _reaching(index, sink, code, callers, loop, async_loop)
+            kept = [item for item in reached if _reported_in(code, loop[item.key])]
+            if not kept:
+                continue
+            kept.sort(key=lambda item: loop[item.key].kind.rank)  # stable: nearest first
+            first = _loop_function(index, kept[0].key, loop[kept[0].key])
+            hops = [Hop(first.facts.qualname, first.path, kept[0].line)]
+            current: FunctionKey | None = kept[0].next
             while current is not None:
-                current_step = best[current][code]
-                hops.append(_hop(index, current, current_step.line))
-                current, shown = current_step.next, current_step.shown
+                following, at = toward[current]
+                hops.append(_hop(index, current, at if following is not None else line))
+                current = following
+            entries = tuple(_entry_context(index, item, loop[item.key]) for item in kept)
             yield RULES[code].finding(
-                function.path,
+                summary.path,
                 line,
                 col,
                 shown,
-                where=f"{function.where} via `{callee.qualname}`",
-                context=function.context,
+                where=f" in `{facts.qualname}`, reached from{first.where[3:]}",
+                context=entries[0],
                 call_path=tuple(hops),
-                fix_note=function.fix_note,
+                fix_note=first.fix_note,
+                entries=entries,
             )
+
+
+def _is_async(index: ProjectIndex, key: FunctionKey) -> bool:
+    facts = index.function(*key)
+    return facts is not None and facts.is_async
+
+
+def _entry_context(index: ProjectIndex, item: _Reached, entry: Entry) -> Context:
+    path = index.modules[item.key.module].path
+    return Context(entry.kind.label, item.key.qualname, entry.route, path, item.line)
+
+
+def _merged(findings: list[Finding]) -> list[Finding]:
+    """One finding per site (path, line, column, code): entry points of repeats are added to
+    the first's list."""
+    by_site: dict[tuple[str, int, int, str], Finding] = {}
+    for finding in findings:
+        site = (finding.path, finding.line, finding.column, finding.code)
+        known = by_site.get(site)
+        if known is None:
+            by_site[site] = finding
+            continue
+        extra = tuple(entry for entry in finding.entries if entry not in known.entries)
+        if extra:
+            by_site[site] = replace(known, entries=known.entries + extra)
+    return list(by_site.values())
 
 
 def reach(index: ProjectIndex, loop: dict[FunctionKey, Entry]) -> list[Finding]:
     """Findings in every loop function, each with its whole call path."""
     walker = _Reach(index)
     walker.resolve_reachable(loop)
-    best = walker.shortest_paths(loop)
     findings: list[Finding] = []
     for key, resolved in walker.resolved.items():
         entry = loop.get(key)
@@ -267,6 +331,5 @@ def reach(index: ProjectIndex, loop: dict[FunctionKey, Entry]) -> list[Finding]:
             continue
         function = _loop_function(index, key, entry)
         findings += _own_findings(function, resolved.sites)
-        if function.entry is not None:
-            findings += _helper_findings(index, function, resolved.edges, best)
-    return findings
+    findings += _site_findings(index, walker, loop)
+    return _merged(findings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from loopsight.check._finding import Finding
+from loopsight.check.renderers._base import reached_from
 
 __all__ = ["headline", "render_concise"]
 
@@ -17,5 +18,9 @@ def headline(finding: Finding) -> str:
 
 
 def render_concise(findings: Sequence[Finding]) -> str:
-    """One line per finding."""
-    return "".join(headline(finding) + "\n" for finding in findings)
+    """One line per finding, ending with how many entry points reach it."""
+    out = []
+    for finding in findings:
+        reached = reached_from(finding)
+        out.append(headline(finding) + (f" [{reached}]" if reached else "") + "\n")
+    return "".join(out)

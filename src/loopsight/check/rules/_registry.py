@@ -70,11 +70,16 @@ class Rule:
         context: Context | None = None,
         call_path: tuple[Hop, ...] = (),
         fix_note: str = "",
+        entries: tuple[Context, ...] | None = None,
         **slots: str,
     ) -> Finding:
         """The one way a finding is built: this rule's message about ``subject``, then
-        ``where`` it runs; ``col`` is 0-based as in ``ast``, the finding's is 1-based."""
+        ``where`` it runs; ``col`` is 0-based as in ``ast``, the finding's is 1-based.
+        ``entries`` defaults to ``context`` alone."""
         message = self.describe(subject, **slots) + where
+        if entries is None:
+            entries = (context,) if context is not None else ()
+        fix = self.fix + fix_note
         return Finding(
             path,
             line,
@@ -83,9 +88,10 @@ class Rule:
             message,
             context,
             call_path,
-            self.fix + fix_note,
-            self.severity,
-            self.category,
+            fix,
+            entries,
+            severity=self.severity,
+            category=self.category,
         )
 
 
