@@ -49,6 +49,7 @@ _MODULE, _LIBRARY = TargetKind.MODULE, TargetKind.LIBRARY
 #: A bound function or class name: the target it resolves to.
 _DEFINED = {"function": _FUNCTION, "class": _CLASS}
 
+_PROPERTIES = frozenset({"builtins.property", "functools.cached_property"})
 _MAX_DEPTH = 24
 _BUILTINS = frozenset(dir(builtins))
 
@@ -173,7 +174,10 @@ class ProjectIndex:
         if member is not None:
             kind, value = member
             defined = _DEFINED.get(kind)
-            return Target(defined, module, value) if defined is not None else self.resolve(value)
+            if defined is None:
+                return self.resolve(value)
+            target = Target(defined, module, value)
+            return self._call(target) if instance and self._is_property(target) else target
         if instance and name in facts.instance_attrs:
             return self.resolve(facts.instance_attrs[name])
         for base in facts.bases:
@@ -188,6 +192,13 @@ class ProjectIndex:
                 base_name = self.names.call(target.name) if instance else target.name
                 return Target(_LIBRARY, self.names.attr(base_name, name))
         return None
+
+    def _is_property(self, target: Target) -> bool:
+        """Whether a method is read as an attribute (``@property``, ``@cached_property``)."""
+        facts = self.function(target.name, target.qualname) if target.kind is _FUNCTION else None
+        return facts is not None and any(
+            decorator.ref in _PROPERTIES for decorator in facts.decorators
+        )
 
     def _attr(self, state: Target | None, name: str) -> Target | None:
         if state is None:
