@@ -176,8 +176,8 @@ class ProjectIndex:
             defined = _DEFINED.get(kind)
             if defined is None:
                 return self.resolve(value)
-            target = Target(defined, module, value)
-            return self._call(target) if instance and self._is_property(target) else target
+            method = Target(defined, module, value)
+            return self._call(method) if instance and self._is_property(method) else method
         if instance and name in facts.instance_attrs:
             return self.resolve(facts.instance_attrs[name])
         for base in facts.bases:
