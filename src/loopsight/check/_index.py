@@ -64,6 +64,7 @@ class ProjectIndex:
                 self.modules.setdefault(summary.name, summary)
         self.names = names
         self._memo: dict[str, Target | None] = {}
+        self._suffixes: dict[str, str | None] | None = None
         self._depth = 0
 
     def function(self, module: str, qualname: str) -> FunctionFacts | None:
@@ -108,6 +109,8 @@ class ProjectIndex:
             tokens = ref.split(".")
             state, used = self._longest_module(tokens)
             if state is None:
+                state, used = self._rooted(tokens)
+            if state is None:
                 return self._library(tokens)
             tokens = tokens[used:]
         for token in tokens:
@@ -124,6 +127,22 @@ class ProjectIndex:
             name = ".".join(tokens[:used])
             if name in self.modules:
                 return Target(_MODULE, name), used
+        return None, 0
+
+    def _rooted(self, tokens: list[str]) -> tuple[Target | None, int]:
+        """A module imported relative to a source root below the checked directory
+        (``backend/app/db.py`` imported as ``app.db``), by the longest unambiguous suffix."""
+        if tokens[0] in self.names.known_roots or tokens[0] in self.names.ignorable_roots:
+            return None, 0
+        suffixes = self._suffixes
+        if suffixes is None:
+            suffixes = self._suffixes = _suffix_table(self.modules)
+        for used in range(len(tokens), 0, -1):
+            if any("(" in token for token in tokens[:used]):
+                continue
+            module = suffixes.get(".".join(tokens[:used]))
+            if module is not None:
+                return Target(_MODULE, module), used
         return None, 0
 
     def _library(self, tokens: list[str]) -> Target:
@@ -249,6 +268,20 @@ class ProjectIndex:
                 if target.kind is _CLASS:
                     stack.append((target.name, target.qualname))
         return False
+
+
+def _suffix_table(modules: dict[str, ModuleSummary]) -> dict[str, str | None]:
+    """Every proper dotted suffix of the project's module names -> the module, ``None`` when
+    two modules share it (several roots in one tree: the import is ambiguous, left alone)."""
+    table: dict[str, str | None] = {}
+    for name in modules:
+        parts = name.split(".")
+        for start in range(1, len(parts)):
+            suffix = ".".join(parts[start:])
+            if suffix in modules:
+                continue
+            table[suffix] = name if suffix not in table or table[suffix] == name else None
+    return table
 
 
 def _split(token: str) -> tuple[str, int]:
