@@ -188,6 +188,9 @@ def decode(data: bytes) -> str | InputError:
 
 #: PEP 695 forms (``def f[T](...)``, ``class C[T]:``, ``type X = ...``) on one line each.
 _TYPE_PARAMS = re.compile(r"^([ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+\w+)(\[[^\]\n]*\])", re.M)
+_USES_TYPE_PARAMS = re.compile(
+    r"^[ \t]*(?:(?:async[ \t]+)?(?:def|class)[ \t]+\w+[ \t]*\[|type[ \t]+\w+[ \t]*[\[=])", re.M
+)
 _TYPE_ALIAS = re.compile(r"^([ \t]*)type[ \t]+(\w+)[ \t]*(?:\[[^\]\n]*\])?[ \t]*=", re.M)
 
 
@@ -213,7 +216,7 @@ def _newer_syntax(data: str | bytes, filename: str) -> ast.Module | InputError |
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     blanked = _TYPE_PARAMS.sub(lambda m: m.group(1) + " " * len(m.group(2)), text)
     blanked = _TYPE_ALIAS.sub(r"\1\2 =", blanked)
-    if blanked == text:
+    if _USES_TYPE_PARAMS.search(text) is None:
         return None
     try:
         return ast.parse(blanked, filename)
