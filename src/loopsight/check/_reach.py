@@ -65,6 +65,23 @@ class _Reach:
             return member if member is not None and member.kind is TargetKind.FUNCTION else None
         return None
 
+    def _has_async_twin(self, module: str, method: FunctionFacts) -> bool:
+        """Whether a sync method's class (or a base) has ``a<name>``/``async_<name>`` async:
+        the sync one is then the blocking flavour of the same operation."""
+        klass = method.class_qualname
+        if klass is None:
+            return False
+        name = method.qualname.rpartition(".")[2]
+        if name.startswith("_"):
+            return False
+        for twin in ("a" + name, "async_" + name):
+            target = self.index.resolve(f"{module}:{klass}.{twin}")
+            if target is not None and target.kind is TargetKind.FUNCTION:
+                facts = self.index.function(*target.key)
+                if facts is not None and facts.is_async:
+                    return True
+        return False
+
     def _resolve(self, facts: FunctionFacts, bare_only: bool) -> _Resolved:
         """One function's calls: sync project callees become edges, library calls sites.
 
@@ -100,7 +117,11 @@ class _Reach:
             if callee.is_async:
                 if mode == BARE:
                     sites += _dropped(callee.qualname, line, col)
-            elif not bare_only:
+            elif bare_only:
+                continue
+            elif self._has_async_twin(function.key.module, callee):
+                sites.append(Site("LS111", line, col, callee.qualname))
+            else:
                 edges.append(_Edge(function.key, line, col))
         return _Resolved(edges, sites)
 

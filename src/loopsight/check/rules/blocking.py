@@ -83,6 +83,12 @@ class BlockingCalls(RuleFamily):
             "use `asyncio.Lock` / `asyncio.Event` / `asyncio.Queue`, or "
             "`await run_in_threadpool(...)` for the wait",
         ),
+        Rule(
+            "LS111",
+            "sync-twin-of-async-method",
+            "Sync method with an async twin",
+            "await the async twin instead (`arun` for `run`, `async_get` for `get`)",
+        ),
     )
 
     def configured_calls(self, config: CheckConfig) -> dict[str, str]:
