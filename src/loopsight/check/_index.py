@@ -65,6 +65,7 @@ class ProjectIndex:
         self.names = names
         self._memo: dict[str, Target | None] = {}
         self._suffixes: dict[str, str | None] | None = None
+        self._children: dict[FunctionKey, list[FunctionKey]] | None = None
         self._depth = 0
 
     def function(self, module: str, qualname: str) -> FunctionFacts | None:
@@ -248,6 +249,26 @@ class ProjectIndex:
             if facts is not None and facts.returns is not None:
                 return self.resolve(facts.returns)
         return None
+
+    def subclasses(self, module: str, qualname: str) -> list[FunctionKey]:
+        """The project classes deriving from a project class, directly or not (base first)."""
+        children = self._children
+        if children is None:
+            children = self._children = {}
+            for name, summary in self.modules.items():
+                for child, facts in summary.classes.items():
+                    for base in facts.bases:
+                        target = self.resolve(base)
+                        if target is not None and target.kind is _CLASS:
+                            children.setdefault(target.key, []).append(FunctionKey(name, child))
+        found: list[FunctionKey] = []
+        stack = list(children.get(FunctionKey(module, qualname), ()))
+        while stack:
+            key = stack.pop(0)
+            if key not in found:
+                found.append(key)
+                stack += children.get(key, ())
+        return found
 
     def subclasses_library(self, module: str, qualname: str, names: frozenset[str]) -> bool:
         """Whether a project class derives (through project classes) from a library class."""

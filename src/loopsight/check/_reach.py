@@ -82,6 +82,23 @@ class _Reach:
                     return True
         return False
 
+    def _overrides(self, key: FunctionKey, method: FunctionFacts) -> list[FunctionKey]:
+        """Sync overrides in known subclasses of an abstract or stub method (no calls of its
+        own): a call through the base runs whichever one is chosen at run time."""
+        klass = method.class_qualname
+        if klass is None or method.calls or method.sites:
+            return []
+        name = method.qualname.rpartition(".")[2]
+        found: list[FunctionKey] = []
+        for sub in self.index.subclasses(key.module, klass):
+            target = self.index.resolve(f"{sub.module}:{sub.qualname}.{name}")
+            if target is None or target.kind is not TargetKind.FUNCTION or target.key == key:
+                continue
+            facts = self.index.function(*target.key)
+            if facts is not None and not facts.is_async and target.key not in found:
+                found.append(target.key)
+        return found
+
     def _resolve(self, facts: FunctionFacts, bare_only: bool) -> _Resolved:
         """One function's calls: sync project callees become edges, library calls sites.
 
@@ -123,6 +140,7 @@ class _Reach:
                 sites.append(Site("LS111", line, col, callee.qualname))
             else:
                 edges.append(_Edge(function.key, line, col))
+                edges += (_Edge(key, line, col) for key in self._overrides(function.key, callee))
         return _Resolved(edges, sites)
 
     def resolve_reachable(self, loop: dict[FunctionKey, Entry]) -> None:
