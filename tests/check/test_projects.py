@@ -11,7 +11,7 @@ import pytest
 from loopsight.check import Finding, run_check
 from loopsight.check._finding import Context
 
-from ._annotations import expected_findings
+from ._annotations import annotations, expected_findings
 
 PROJECTS = Path(__file__).parent / "projects"
 NAMES = sorted(path.name for path in PROJECTS.iterdir() if path.is_dir())
@@ -30,6 +30,18 @@ def test_project_annotations(name: str) -> None:
     root = PROJECTS / name
     actual = Counter((_relative(f, root), f.line, f.code) for f in _check(name))
     assert actual == expected_findings(sorted(root.rglob("*.py")), root)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_project_contexts(name: str) -> None:
+    """``[route: GET /x]`` pins how the function holding the finding is reached."""
+    root = PROJECTS / name
+    findings = {(_relative(f, root), f.line, f.code): f for f in _check(name)}
+    for item in annotations(sorted(root.rglob("*.py")), root):
+        if item.context is not None:
+            context = findings[item[:3]].context
+            assert context is not None, item
+            assert (context.kind, context.route) == item.context, item
 
 
 def _find(findings: list[Finding], file: str, line: int) -> Finding:

@@ -65,6 +65,40 @@ class _Reach:
             return member if member is not None and member.kind is TargetKind.FUNCTION else None
         return None
 
+    def _has_async_twin(self, module: str, method: FunctionFacts) -> bool:
+        """Whether a sync method's class (or a base) has ``a<name>``/``async_<name>`` async:
+        the sync one is then the blocking flavour of the same operation."""
+        klass = method.class_qualname
+        if klass is None:
+            return False
+        name = method.qualname.rpartition(".")[2]
+        if name.startswith("_"):
+            return False
+        for twin in ("a" + name, "async_" + name):
+            target = self.index.resolve(f"{module}:{klass}.{twin}")
+            if target is not None and target.kind is TargetKind.FUNCTION:
+                facts = self.index.function(*target.key)
+                if facts is not None and facts.is_async:
+                    return True
+        return False
+
+    def _overrides(self, key: FunctionKey, method: FunctionFacts) -> list[FunctionKey]:
+        """Sync overrides in known subclasses of an abstract or stub method (no calls of its
+        own): a call through the base runs whichever one is chosen at run time."""
+        klass = method.class_qualname
+        if klass is None or method.calls or method.sites:
+            return []
+        name = method.qualname.rpartition(".")[2]
+        found: list[FunctionKey] = []
+        for sub in self.index.subclasses(key.module, klass):
+            target = self.index.resolve(f"{sub.module}:{sub.qualname}.{name}")
+            if target is None or target.kind is not TargetKind.FUNCTION or target.key == key:
+                continue
+            facts = self.index.function(*target.key)
+            if facts is not None and not facts.is_async and target.key not in found:
+                found.append(target.key)
+        return found
+
     def _resolve(self, facts: FunctionFacts, bare_only: bool) -> _Resolved:
         """One function's calls: sync project callees become edges, library calls sites.
 
@@ -101,8 +135,13 @@ class _Reach:
             if callee.is_async:
                 if mode == BARE:
                     sites += _dropped(callee.qualname, line, col)
-            elif not bare_only:
+            elif bare_only:
+                continue
+            elif self._has_async_twin(function.key.module, callee):
+                sites.append(Site("LS111", line, col, callee.qualname))
+            else:
                 edges.append(_Edge(function.key, line, col))
+                edges += (_Edge(key, line, col) for key in self._overrides(function.key, callee))
         return _Resolved(edges, sites)
 
     def resolve_reachable(self, loop: dict[FunctionKey, Entry]) -> None:

@@ -241,7 +241,7 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
 
     def visit_Assign(self, node: ast.Assign) -> None:
         self.visit(node.value)
-        ref = self._ref(node.value)
+        ref = self._wrapped(node) or self._ref(node.value)
         if ref is not None and not self.scopes and self.klass is None:
             self._router_prefix(node, ref)
         for target in node.targets:
@@ -250,6 +250,27 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             self._bind_target(target, ref)
         if len(node.targets) == 1:
             self._dependency_alias(node.targets[0], node.value)
+
+    def _wrapped(self, node: ast.Assign) -> str | None:
+        """``app = CORSMiddleware(app, ...)``, ``app = loopsight.instrument(app)``: a wrapper
+        bound to the name it wraps keeps that name's value, so decorators and later uses still
+        see the app (or client) it was."""
+        value, targets = node.value, node.targets
+        if not (isinstance(value, ast.Call) and value.args and len(targets) == 1):
+            return None
+        target, first = targets[0], value.args[0]
+        if not (isinstance(target, ast.Name) and isinstance(first, ast.Name)):
+            return None
+        if target.id != first.id:
+            return None
+        previous = self._lookup(first.id)
+        if not self.scopes and self.klass is None:  # module level: the value bound so far
+            symbol = self.summary.symbols.get(first.id)
+            previous = symbol[1] if symbol is not None and symbol[0] == "ref" else None
+        callee = self._ref(value.func) or ""
+        if previous is None or callee.startswith("builtins."):
+            return None
+        return previous
 
     def _dependency_alias(self, target: ast.expr, value: ast.expr) -> None:
         """``SessionDep = Annotated[Session, Depends(get_session)]`` at module level."""

@@ -128,6 +128,12 @@ class BlockingCalls(RuleFamily):
             "`await run_in_threadpool(...)` for the wait",
         ),
         Rule(
+            "LS111",
+            "sync-twin-of-async-method",
+            "Sync method with an async twin",
+            "await the async twin instead (`arun` for `run`, `async_get` for `get`)",
+        ),
+        Rule(
             "LS120",
             "file-metadata-call",
             "File metadata call",
