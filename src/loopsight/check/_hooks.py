@@ -22,6 +22,7 @@ __all__ = [
     "EntryPointFound",
     "call_context",
     "call_seen",
+    "never_on_loop",
 ]
 
 
@@ -81,6 +82,12 @@ def call_context(lazy: bool, once: bool, guard: str, lock_body: str) -> int:
         | (_FLAG if guard == "flag" else _LOOP if guard == "loop" else 0)
         | (_MEMORY_LOCK if lock_body == "memory" else _LAZY_LOCK if lock_body == "lazy" else 0)
     )
+
+
+def never_on_loop(context: int) -> bool:
+    """Whether a call with this packed context comes after a check that leaves when a loop
+    runs (``if not can_block_current_thread(): raise``): the loop never makes it."""
+    return bool(context & _LOOP)
 
 
 def call_seen(code: str, callee: str, line: int, col: int, context: int) -> CallSeen:

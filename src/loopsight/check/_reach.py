@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from loopsight.check._entrypoints import Entry
 from loopsight.check._finding import Context, Finding, Hop
-from loopsight.check._hooks import CallSeen, EntryKind, call_seen
+from loopsight.check._hooks import CallSeen, EntryKind, call_seen, never_on_loop
 from loopsight.check._index import FunctionKey, ProjectIndex, Target, TargetKind
 from loopsight.check._noqa import suppressed
 from loopsight.check._summary import BARE, FunctionFacts, Site
@@ -139,7 +139,7 @@ class _Reach:
                 continue
             elif self._has_async_twin(function.key.module, callee):
                 sites.append(Site("LS111", line, col, callee.qualname))
-            else:
+            elif not never_on_loop(packed >> 2):  # else it comes after a "no loop here" check
                 edges.append(_Edge(function.key, line, col))
                 edges += (_Edge(key, line, col) for key in self._overrides(function.key, callee))
         return _Resolved(edges, sites)
