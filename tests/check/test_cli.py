@@ -185,3 +185,28 @@ def test_noqa_anywhere_on_the_path(
     else:  # on an intermediate call: only the path through it is silenced
         assert reported == [(5, "route")]  # reported at the sleep, reached from `route` alone
         assert [entry["function"] for entry in json.loads(out)[0]["entries"]] == ["route"]
+
+
+def test_test_and_script_trees_are_excluded_by_default(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    trees = Path(__file__).parent / "projects" / "trees"
+    _, out, _ = _run(["--output-format", "concise", str(trees)], capsys)
+    assert [Path(line.split(":")[0]).name for line in out.splitlines()] == ["main.py"]
+    _, out, _ = _run(["--output-format", "concise", "--exclude", "conftest.py", str(trees)], capsys)
+    assert len(out.splitlines()) == 6  # the defaults replaced: every tree but conftest.py
+    argv = ["--output-format", "concise", "--extend-exclude", "app", str(trees)]
+    assert _run(argv, capsys)[:2] == (0, "")
+
+
+def test_pyproject_exclude_replaces_and_extend_exclude_adds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for folder in ("tests", "app"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "mod.py").write_text(BLOCKING)
+    _config(tmp_path, 'extend-exclude = ["app"]\n')
+    assert _run([str(tmp_path)], capsys)[0] == 0
+    _config(tmp_path, 'exclude = ["app"]\n')
+    _, out, _ = _run(["--output-format", "concise", str(tmp_path)], capsys)
+    assert "tests/mod.py:5:5: LS101" in out

@@ -20,6 +20,7 @@ _KEYS = {
     "select",
     "ignore",
     "exclude",
+    "extend-exclude",
     "extra-blocking-calls",
     "extra-offload-functions",
     "extra-route-decorators",
@@ -32,7 +33,8 @@ class CheckConfig:
 
     select: tuple[str, ...] = ("LS",)
     ignore: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
+    exclude: tuple[str, ...] | None = None  # ``None``: the default list (as in ruff)
+    extend_exclude: tuple[str, ...] = ()
     extra_blocking_calls: tuple[str, ...] = ()
     extra_offload_functions: tuple[str, ...] = ()
     extra_route_decorators: tuple[str, ...] = ()
@@ -76,7 +78,8 @@ def load_config(path: Path) -> CheckConfig:
     return CheckConfig(
         select=_strings(table, "select", where) or ("LS",),
         ignore=_strings(table, "ignore", where),
-        exclude=_strings(table, "exclude", where),
+        exclude=_strings(table, "exclude", where) if "exclude" in table else None,
+        extend_exclude=_strings(table, "extend-exclude", where),
         extra_blocking_calls=_strings(table, "extra-blocking-calls", where),
         extra_offload_functions=_strings(table, "extra-offload-functions", where),
         extra_route_decorators=_strings(table, "extra-route-decorators", where),

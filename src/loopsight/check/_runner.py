@@ -184,7 +184,8 @@ def _run(
 ) -> CheckResult:
     extra = {name: code for hook in HOOKS.configured_calls for name, code in hook(config).items()}
     context = _JobContext([], CanonicalNames(extra_blocking=extra), offload_functions(config))
-    sources = discover(paths, DEFAULT_EXCLUDE + config.exclude)
+    base = DEFAULT_EXCLUDE if config.exclude is None else config.exclude
+    sources = discover(paths, base + config.extend_exclude)
     cache = SummaryCache(cache_dir) if cache_dir is not None else None
     summaries, pending = _collect(sources, context.jobs, cache, config.fingerprint())
     fresh = _analyse_all(context, pending, jobs if jobs is not None else (os.cpu_count() or 1))

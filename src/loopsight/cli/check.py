@@ -54,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--select", metavar="CODES", help="Comma-separated code prefixes.")
     parser.add_argument("--ignore", metavar="CODES", help="Comma-separated code prefixes.")
+    parser.add_argument(
+        "--exclude",
+        metavar="PATTERNS",
+        help="Comma-separated names or globs to skip, replacing the default list (tests, ...).",
+    )
+    parser.add_argument(
+        "--extend-exclude", metavar="PATTERNS", help="Comma-separated patterns to skip as well."
+    )
     parser.add_argument("--statistics", action="store_true", help="Print counts per code only.")
     parser.add_argument("--config", type=Path, metavar="PATH", help="pyproject.toml to read.")
     parser.add_argument("--no-cache", action="store_true", help="Do not read or write the cache.")
@@ -67,6 +75,10 @@ def _codes(value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
     return tuple(code.strip().upper() for code in value.split(",") if code.strip())
+
+
+def _patterns(value: str) -> tuple[str, ...]:
+    return tuple(pattern.strip() for pattern in value.split(",") if pattern.strip())
 
 
 def run(argv: list[str]) -> int:
@@ -97,6 +109,11 @@ def run(argv: list[str]) -> int:
             settings = replace(settings, select=chosen)
         if dropped is not None:
             settings = replace(settings, ignore=settings.ignore + dropped)
+        if options.exclude is not None:
+            settings = replace(settings, exclude=_patterns(options.exclude))
+        if options.extend_exclude is not None:
+            extended = settings.extend_exclude + _patterns(options.extend_exclude)
+            settings = replace(settings, extend_exclude=extended)
         root = Path(settings.source).parent if settings.source else Path.cwd()
         result = run_check(
             targets,
