@@ -292,8 +292,8 @@ def _foreign_loop(index: ProjectIndex, declared: dict[FunctionKey, Entry]) -> se
                 target = index.resolve(ref)
                 if target is None or target.kind is not TargetKind.FUNCTION:
                     continue
-                callee = index.function(*target.key)
-                if callee is None or not callee.is_async or target.key in declared:
+                called = index.function(*target.key)
+                if called is None or not called.is_async or target.key in declared:
                     continue
                 if mode == CALL and not facts.is_async and _runs_own_loop(index, module, facts):
                     foreign.add(target.key)  # ``asyncio.run(main())`` in a CLI's sync code
