@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--extend-exclude", metavar="PATTERNS", help="Comma-separated patterns to skip as well."
     )
+    parser.add_argument(
+        "--reach",
+        metavar="KINDS",
+        help="Comma-separated entry-point kinds to report (route, dependency, middleware, "
+        "lifespan, background_task, websocket, exception_handler, on_event, async_function).",
+    )
     parser.add_argument("--statistics", action="store_true", help="Print counts per code only.")
     parser.add_argument("--config", type=Path, metavar="PATH", help="pyproject.toml to read.")
     parser.add_argument("--no-cache", action="store_true", help="Do not read or write the cache.")
@@ -94,6 +100,7 @@ def run(argv: list[str]) -> int:
     from dataclasses import replace
 
     from loopsight.check import find_config, load_config, run_check
+    from loopsight.check._config import reach_kinds
     from loopsight.check.renderers import RENDERERS, render_statistics
     from loopsight.errors import LoopsightError
 
@@ -111,6 +118,8 @@ def run(argv: list[str]) -> int:
             settings = replace(settings, ignore=settings.ignore + dropped)
         if options.exclude is not None:
             settings = replace(settings, exclude=_patterns(options.exclude))
+        if options.reach is not None:
+            settings = replace(settings, reach=reach_kinds(_patterns(options.reach), "--reach"))
         if options.extend_exclude is not None:
             extended = settings.extend_exclude + _patterns(options.extend_exclude)
             settings = replace(settings, extend_exclude=extended)
