@@ -85,6 +85,8 @@ class Entry:
 
     kind: EntryKind
     route: str | None = None
+    #: an async function that runs as ``kind`` because such an entry point awaits it
+    awaited: bool = False
 
 
 @dataclass(slots=True)
@@ -272,13 +274,19 @@ def _runs_own_loop(index: ProjectIndex, module: str, facts: FunctionFacts) -> bo
     return any(_foreign_decorator(index, decorator) for decorator in facts.decorators)
 
 
-def _foreign_loop(index: ProjectIndex, declared: dict[FunctionKey, Entry]) -> set[FunctionKey]:
+_Awaits = dict[FunctionKey, list[FunctionKey]]
+
+
+def _foreign_loop(
+    index: ProjectIndex, declared: dict[FunctionKey, Entry]
+) -> tuple[set[FunctionKey], _Awaits]:
     """Async functions whose loop belongs to something else, so not server-loop roots.
 
     Roots of a foreign loop: async functions a CLI or task-queue decorator declares, and
     coroutines a CLI's sync code creates without awaiting them (``asyncio.run(main())``). Async
     functions they await stay off the server loop unless a server-side async function (a
-    declared entry point or any other async function) awaits them too.
+    declared entry point or any other async function) awaits them too. Also every
+    function's awaited async functions that are not declared entry points.
     """
     foreign: set[FunctionKey] = set()
     awaited_by: dict[FunctionKey, list[FunctionKey]] = {}
@@ -299,13 +307,13 @@ def _foreign_loop(index: ProjectIndex, declared: dict[FunctionKey, Entry]) -> se
                     foreign.add(target.key)  # ``asyncio.run(main())`` in a CLI's sync code
                 else:
                     awaited_by.setdefault(target.key, []).append(key)
-    if not foreign:
-        return foreign
-    # the foreign closure: what foreign roots await, transitively
-    callees: dict[FunctionKey, list[FunctionKey]] = {}
+    callees: _Awaits = {}
     for callee, callers in awaited_by.items():
         for caller in callers:
             callees.setdefault(caller, []).append(callee)
+    if not foreign:
+        return foreign, callees
+    # the foreign closure: what foreign roots await, transitively
     closure, stack = set(foreign), list(foreign)
     while stack:
         for callee in callees.get(stack.pop(), ()):
@@ -323,7 +331,28 @@ def _foreign_loop(index: ProjectIndex, declared: dict[FunctionKey, Entry]) -> se
         if key in closure:
             closure.discard(key)
             server.extend(callees.get(key, ()))
-    return closure
+    return closure, callees
+
+
+def _inherit(entries: dict[FunctionKey, Entry], callees: _Awaits) -> None:
+    """Async functions no entry point declares run as what awaits them: each takes the most
+    specific kind (and route) of the entry points that reach it through awaits."""
+    declared = sorted(
+        (key for key, entry in entries.items() if entry.kind is not EntryKind.ASYNC_FUNCTION),
+        key=lambda key: entries[key].kind.rank,
+    )
+    settled: set[FunctionKey] = set()
+    for root in declared:
+        origin = entries[root]
+        stack = list(callees.get(root, ()))
+        while stack:
+            key = stack.pop()
+            current = entries.get(key)
+            if key in settled or current is None or current.kind is not EntryKind.ASYNC_FUNCTION:
+                continue
+            settled.add(key)
+            entries[key] = Entry(origin.kind, origin.route, awaited=True)
+            stack.extend(callees.get(key, ()))
 
 
 def find_entrypoints(
@@ -340,7 +369,7 @@ def find_entrypoints(
             if facts.decorators:
                 finder.decorators(module, facts)
         finder.classes(module)
-    foreign = _foreign_loop(index, finder.entries)
+    foreign, callees = _foreign_loop(index, finder.entries)
     for module, summary in index.modules.items():
         for qualname, facts in summary.functions.items():
             if FunctionKey(module, qualname) in foreign:
@@ -350,6 +379,7 @@ def find_entrypoints(
                 finder.mark(FunctionKey(module, qualname), EntryKind.LIFESPAN)
             elif facts.is_async:
                 finder.mark(FunctionKey(module, qualname), EntryKind.ASYNC_FUNCTION)
+    _inherit(finder.entries, callees)
     for task, adder in finder.adders.items():
         entry, scheduler = finder.entries.get(task), finder.entries.get(adder)
         if entry is not None and entry.kind is EntryKind.BACKGROUND_TASK and scheduler is not None:

@@ -4,7 +4,7 @@ import time
 
 
 def slow():
-    time.sleep(1)  # LS101 [async_function]
+    time.sleep(1)  # LS101 [route: GET /report]
 
 
 async def build_report():
