@@ -186,3 +186,50 @@ def test_noqa_anywhere_on_the_path(
     else:  # on an intermediate call: only the path through it is silenced
         assert reported == [(5, "route")]  # reported at the sleep, reached from `route` alone
         assert [entry["function"] for entry in json.loads(out)[0]["entries"]] == ["route"]
+
+
+def test_test_and_script_trees_are_excluded_by_default(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    trees = Path(__file__).parent / "projects" / "trees"
+    _, out, _ = _run(["--output-format", "concise", str(trees)], capsys)
+    assert [Path(line.split(":")[0]).name for line in out.splitlines()] == ["main.py"]
+    _, out, _ = _run(["--output-format", "concise", "--exclude", "conftest.py", str(trees)], capsys)
+    assert len(out.splitlines()) == 6  # the defaults replaced: every tree but conftest.py
+    argv = ["--output-format", "concise", "--extend-exclude", "app", str(trees)]
+    assert _run(argv, capsys)[:2] == (0, "")
+
+
+def test_pyproject_exclude_replaces_and_extend_exclude_adds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for folder in ("tests", "app"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "mod.py").write_text(BLOCKING)
+    _config(tmp_path, 'extend-exclude = ["app"]\n')
+    assert _run([str(tmp_path)], capsys)[0] == 0
+    _config(tmp_path, 'exclude = ["app"]\n')
+    _, out, _ = _run(["--output-format", "concise", str(tmp_path)], capsys)
+    assert "tests/mod.py:5:5: LS101" in out
+
+
+def test_reach_filters_on_how_a_finding_is_reached(capsys: pytest.CaptureFixture[str]) -> None:
+    shop = str(Path(__file__).parent / "projects" / "shop")
+    _, out, _ = _run(["--output-format", "json", shop], capsys)
+    every = {item["context"]["kind"] for item in json.loads(out) if item["context"]}
+    assert {"route", "dependency", "lifespan", "middleware"} <= every
+    _, out, _ = _run(["--output-format", "json", "--reach", "route,dependency", shop], capsys)
+    kept = json.loads(out)
+    assert {item["context"]["kind"] for item in kept} == {"route", "dependency"}
+    assert all(entry["kind"] in ("route", "dependency") for i in kept for entry in i["entries"])
+    code, _, err = _run(["--reach", "routes", shop], capsys)
+    assert code == 2
+    assert "'routes' is not an entry-point kind: use route," in err
+
+
+def test_pyproject_reach(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "app.py").write_text(BLOCKING)
+    _config(tmp_path, 'reach = ["route"]\n')
+    assert _run([str(tmp_path)], capsys)[0] == 0  # `route` is an async function, not a route
+    _config(tmp_path, 'reach = ["async_function"]\n')
+    assert _run([str(tmp_path)], capsys)[0] == 1

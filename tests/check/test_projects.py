@@ -187,3 +187,16 @@ def test_one_finding_per_site_lists_every_entry_point() -> None:
             sink,
         ]
     assert [e.route for e in by_line[("helpers.py", 24)].entries] == ["GET /b"]
+
+
+def test_foreign_loops_are_not_roots_and_awaited_helpers_take_the_route() -> None:
+    findings = _check("roots")
+    contexts = {
+        (Path(f.path).name, f.line): (f.context.kind, f.context.route, f.context.function)
+        for f in findings
+        if f.context is not None
+    }
+    assert contexts == {
+        ("shared.py", 7): ("route", "GET /report", "build_report"),  # awaited by the route
+        ("api.py", 18): ("async_function", None, "unreached"),
+    }

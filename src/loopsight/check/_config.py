@@ -14,12 +14,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
 
-__all__ = ["CheckConfig", "find_config", "load_config"]
+__all__ = ["CheckConfig", "find_config", "load_config", "reach_kinds"]
 
 _KEYS = {
     "select",
     "ignore",
     "exclude",
+    "extend-exclude",
+    "reach",
     "extra-blocking-calls",
     "extra-offload-functions",
     "extra-route-decorators",
@@ -32,7 +34,10 @@ class CheckConfig:
 
     select: tuple[str, ...] = ("LS",)
     ignore: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
+    exclude: tuple[str, ...] | None = None  # ``None``: the default list (as in ruff)
+    extend_exclude: tuple[str, ...] = ()
+    #: Entry-point kinds to report findings for (``route``, ``dependency``, ...); ``None``: all.
+    reach: tuple[str, ...] | None = None
     extra_blocking_calls: tuple[str, ...] = ()
     extra_offload_functions: tuple[str, ...] = ()
     extra_route_decorators: tuple[str, ...] = ()
@@ -91,12 +96,27 @@ def load_config(path: Path) -> CheckConfig:
     return CheckConfig(
         select=_strings(table, "select", where) or ("LS",),
         ignore=_strings(table, "ignore", where),
-        exclude=_strings(table, "exclude", where),
+        exclude=_strings(table, "exclude", where) if "exclude" in table else None,
+        extend_exclude=_strings(table, "extend-exclude", where),
+        reach=reach_kinds(_strings(table, "reach", where), where) if "reach" in table else None,
         extra_blocking_calls=_strings(table, "extra-blocking-calls", where),
         extra_offload_functions=_strings(table, "extra-offload-functions", where),
         extra_route_decorators=_strings(table, "extra-route-decorators", where),
         source=where,
     )
+
+
+def reach_kinds(kinds: tuple[str, ...], where: str) -> tuple[str, ...]:
+    """``kinds`` checked against the entry-point kinds (``where`` names the input on error)."""
+    from loopsight.check._hooks import EntryKind
+
+    known = [kind.label for kind in EntryKind]
+    for kind in kinds:
+        if kind not in known:
+            raise LoopsightError(
+                f"{where}: {kind!r} is not an entry-point kind: use {', '.join(known)}"
+            )
+    return kinds
 
 
 def find_config(start: Path) -> CheckConfig:

@@ -32,6 +32,19 @@ DEFAULT_EXCLUDE = (
     "site-packages",
     "build",
     "dist",
+    # test and script trees: their code runs under pytest or its own `asyncio.run`, not on a
+    # server's loop (``exclude`` replaces this whole list, ``extend-exclude`` adds to it)
+    "tests",
+    "test",
+    "testing",
+    "*-tests",
+    "*_tests",
+    "test_*.py",
+    "*_test.py",
+    "conftest.py",
+    "scripts",
+    "benchmarks",
+    "noxfile.py",
 )
 
 

@@ -215,8 +215,12 @@ def _loop_function(index: ProjectIndex, key: FunctionKey, entry: Entry | None) -
     qualname = facts.qualname
     context = Context(entry.kind.label, qualname, entry.route) if entry else None
     where = f" in {entry.kind.text} `{qualname}`" if entry else f" in `{qualname}`"
+    if entry is not None and entry.awaited:
+        where = f" in async function `{qualname}` awaited from {entry.kind.text}"
+        where += f" {entry.route}" if entry.route else ""
     fix_note = ""
     routed = entry is not None and entry.kind in (EntryKind.ROUTE, EntryKind.DEPENDENCY)
+    routed = routed and entry is not None and not entry.awaited
     if routed and not facts.awaits:
         fix_note = (
             f"; or declare `{qualname}` with `def` (it awaits nothing) so it runs in the "
