@@ -49,6 +49,7 @@ _MODULE, _LIBRARY = TargetKind.MODULE, TargetKind.LIBRARY
 #: A bound function or class name: the target it resolves to.
 _DEFINED = {"function": _FUNCTION, "class": _CLASS}
 
+_PROTOCOLS = frozenset({"typing.Protocol", "typing_extensions.Protocol"})
 _PROPERTIES = frozenset({"builtins.property", "functools.cached_property"})
 _MAX_DEPTH = 24
 _BUILTINS = frozenset(dir(builtins))
@@ -66,6 +67,7 @@ class ProjectIndex:
         self._memo: dict[str, Target | None] = {}
         self._suffixes: dict[str, str | None] | None = None
         self._children: dict[FunctionKey, list[FunctionKey]] | None = None
+        self._implementers: dict[FunctionKey, list[FunctionKey]] = {}
         self._depth = 0
 
     def function(self, module: str, qualname: str) -> FunctionFacts | None:
@@ -269,6 +271,28 @@ class ProjectIndex:
                 found.append(key)
                 stack += children.get(key, ())
         return found
+
+    def implementers(self, module: str, qualname: str) -> list[FunctionKey]:
+        """For a ``typing.Protocol``: the project classes defining every method it names."""
+        key = FunctionKey(module, qualname)
+        if key not in self._implementers:
+            self._implementers[key] = self._implementing(module, qualname)
+        return self._implementers[key]
+
+    def _implementing(self, module: str, qualname: str) -> list[FunctionKey]:
+        facts = self.klass(module, qualname)
+        if facts is None or not any(
+            (target := self.resolve(base)) is not None and target.name in _PROTOCOLS
+            for base in facts.bases
+        ):
+            return []
+        wanted = {name for name, (kind, _) in facts.members.items() if kind == "function"}
+        return [
+            FunctionKey(name, child)
+            for name, summary in self.modules.items()
+            for child, other in summary.classes.items()
+            if wanted and (name, child) != (module, qualname) and wanted <= other.members.keys()
+        ]
 
     def subclasses_library(self, module: str, qualname: str, names: frozenset[str]) -> bool:
         """Whether a project class derives (through project classes) from a library class."""
