@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections import deque
 from collections.abc import Iterable
 from enum import Enum
 from typing import NamedTuple
@@ -68,6 +69,8 @@ class ProjectIndex:
         self._suffixes: dict[str, str | None] | None = None
         self._children: dict[FunctionKey, list[FunctionKey]] | None = None
         self._implementers: dict[FunctionKey, list[FunctionKey]] = {}
+        self._descendants: dict[FunctionKey, list[FunctionKey]] = {}
+        self._by_method: dict[str, list[FunctionKey]] | None = None
         self._depth = 0
 
     def function(self, module: str, qualname: str) -> FunctionFacts | None:
@@ -263,13 +266,17 @@ class ProjectIndex:
                         target = self.resolve(base)
                         if target is not None and target.kind is _CLASS:
                             children.setdefault(target.key, []).append(FunctionKey(name, child))
-        found: list[FunctionKey] = []
-        stack = list(children.get(FunctionKey(module, qualname), ()))
-        while stack:
-            key = stack.pop(0)
-            if key not in found:
-                found.append(key)
-                stack += children.get(key, ())
+        key = FunctionKey(module, qualname)
+        found = self._descendants.get(key)
+        if found is None:
+            seen: dict[FunctionKey, None] = {}  # ordered: nearest subclasses first
+            queue = deque(children.get(key, ()))
+            while queue:
+                sub = queue.popleft()
+                if sub not in seen:
+                    seen[sub] = None
+                    queue.extend(children.get(sub, ()))
+            found = self._descendants[key] = list(seen)
         return found
 
     def implementers(self, module: str, qualname: str) -> list[FunctionKey]:
@@ -287,11 +294,22 @@ class ProjectIndex:
         ):
             return []
         wanted = {name for name, (kind, _) in facts.members.items() if kind == "function"}
+        if not wanted:
+            return []
+        by_method = self._by_method
+        if by_method is None:
+            by_method = self._by_method = {}
+            for name, summary in self.modules.items():
+                for child, other in summary.classes.items():
+                    for member, (kind, _) in other.members.items():
+                        if kind == "function":
+                            by_method.setdefault(member, []).append(FunctionKey(name, child))
+        candidates = min((by_method.get(name, []) for name in wanted), key=len)
         return [
-            FunctionKey(name, child)
-            for name, summary in self.modules.items()
-            for child, other in summary.classes.items()
-            if wanted and (name, child) != (module, qualname) and wanted <= other.members.keys()
+            key
+            for key in candidates
+            if key != (module, qualname)
+            and wanted <= self.modules[key.module].classes[key.qualname].members.keys()
         ]
 
     def subclasses_library(self, module: str, qualname: str, names: frozenset[str]) -> bool:

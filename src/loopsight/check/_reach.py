@@ -53,6 +53,7 @@ class _Reach:
     def __init__(self, index: ProjectIndex) -> None:
         self.index = index
         self.resolved: dict[FunctionKey, _Resolved] = {}
+        self.overrides: dict[FunctionKey, list[FunctionKey]] = {}
 
     def _callable(self, target: Target) -> Target | None:
         """The function a call of ``target`` runs: itself, ``__init__`` or ``__call__``."""
@@ -89,8 +90,11 @@ class _Reach:
         klass = method.class_qualname
         if klass is None or method.calls or method.sites:
             return []
+        found = self.overrides.get(key)
+        if found is not None:
+            return found
+        found = self.overrides[key] = []
         name = method.qualname.rpartition(".")[2]
-        found: list[FunctionKey] = []
         index = self.index
         for sub in [*index.subclasses(key.module, klass), *index.implementers(key.module, klass)]:
             target = self.index.resolve(f"{sub.module}:{sub.qualname}.{name}")
