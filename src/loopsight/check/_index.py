@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections import deque
 from collections.abc import Iterable
 from enum import Enum
 from typing import NamedTuple
@@ -49,6 +50,7 @@ _MODULE, _LIBRARY = TargetKind.MODULE, TargetKind.LIBRARY
 #: A bound function or class name: the target it resolves to.
 _DEFINED = {"function": _FUNCTION, "class": _CLASS}
 
+_PROTOCOLS = frozenset({"typing.Protocol", "typing_extensions.Protocol"})
 _PROPERTIES = frozenset({"builtins.property", "functools.cached_property"})
 _MAX_DEPTH = 24
 _BUILTINS = frozenset(dir(builtins))
@@ -66,6 +68,9 @@ class ProjectIndex:
         self._memo: dict[str, Target | None] = {}
         self._suffixes: dict[str, str | None] | None = None
         self._children: dict[FunctionKey, list[FunctionKey]] | None = None
+        self._implementers: dict[FunctionKey, list[FunctionKey]] = {}
+        self._descendants: dict[FunctionKey, list[FunctionKey]] = {}
+        self._by_method: dict[str, list[FunctionKey]] | None = None
         self._depth = 0
 
     def function(self, module: str, qualname: str) -> FunctionFacts | None:
@@ -261,14 +266,51 @@ class ProjectIndex:
                         target = self.resolve(base)
                         if target is not None and target.kind is _CLASS:
                             children.setdefault(target.key, []).append(FunctionKey(name, child))
-        found: list[FunctionKey] = []
-        stack = list(children.get(FunctionKey(module, qualname), ()))
-        while stack:
-            key = stack.pop(0)
-            if key not in found:
-                found.append(key)
-                stack += children.get(key, ())
+        key = FunctionKey(module, qualname)
+        found = self._descendants.get(key)
+        if found is None:
+            seen: dict[FunctionKey, None] = {}  # ordered: nearest subclasses first
+            queue = deque(children.get(key, ()))
+            while queue:
+                sub = queue.popleft()
+                if sub not in seen:
+                    seen[sub] = None
+                    queue.extend(children.get(sub, ()))
+            found = self._descendants[key] = list(seen)
         return found
+
+    def implementers(self, module: str, qualname: str) -> list[FunctionKey]:
+        """For a ``typing.Protocol``: the project classes defining every method it names."""
+        key = FunctionKey(module, qualname)
+        if key not in self._implementers:
+            self._implementers[key] = self._implementing(module, qualname)
+        return self._implementers[key]
+
+    def _implementing(self, module: str, qualname: str) -> list[FunctionKey]:
+        facts = self.klass(module, qualname)
+        if facts is None or not any(
+            (target := self.resolve(base)) is not None and target.name in _PROTOCOLS
+            for base in facts.bases
+        ):
+            return []
+        wanted = {name for name, (kind, _) in facts.members.items() if kind == "function"}
+        if not wanted:
+            return []
+        by_method = self._by_method
+        if by_method is None:
+            by_method = self._by_method = {}
+            for name, summary in self.modules.items():
+                for child, other in summary.classes.items():
+                    for member, (kind, _) in other.members.items():
+                        if kind == "function":
+                            by_method.setdefault(member, []).append(FunctionKey(name, child))
+        candidates = min((by_method.get(name, []) for name in wanted), key=len)
+        return [
+            key
+            for key in candidates
+            if key != (module, qualname)
+            and wanted <= self.modules[key.module].classes[key.qualname].members.keys()
+        ]
 
     def subclasses_library(self, module: str, qualname: str, names: frozenset[str]) -> bool:
         """Whether a project class derives (through project classes) from a library class."""

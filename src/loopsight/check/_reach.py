@@ -53,6 +53,7 @@ class _Reach:
     def __init__(self, index: ProjectIndex) -> None:
         self.index = index
         self.resolved: dict[FunctionKey, _Resolved] = {}
+        self.overrides: dict[FunctionKey, list[FunctionKey]] = {}
 
     def _callable(self, target: Target) -> Target | None:
         """The function a call of ``target`` runs: itself, ``__init__`` or ``__call__``."""
@@ -83,14 +84,19 @@ class _Reach:
         return False
 
     def _overrides(self, key: FunctionKey, method: FunctionFacts) -> list[FunctionKey]:
-        """Sync overrides in known subclasses of an abstract or stub method (no calls of its
-        own): a call through the base runs whichever one is chosen at run time."""
+        """Sync overrides in known subclasses (or classes implementing a protocol) of an
+        abstract or stub method (no calls of its own): a call through the base runs whichever
+        one is chosen at run time."""
         klass = method.class_qualname
         if klass is None or method.calls or method.sites:
             return []
+        found = self.overrides.get(key)
+        if found is not None:
+            return found
+        found = self.overrides[key] = []
         name = method.qualname.rpartition(".")[2]
-        found: list[FunctionKey] = []
-        for sub in self.index.subclasses(key.module, klass):
+        index = self.index
+        for sub in [*index.subclasses(key.module, klass), *index.implementers(key.module, klass)]:
             target = self.index.resolve(f"{sub.module}:{sub.qualname}.{name}")
             if target is None or target.kind is not TargetKind.FUNCTION or target.key == key:
                 continue
