@@ -112,3 +112,12 @@ def test_bad_file_given_directly(tmp_path: Path) -> None:
     findings = run_check([str(bad)], jobs=1).findings
     assert [f.code for f in findings] == ["LS004"]
     assert "\n" not in findings[0].message
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="3.12+ reads PEP 695 itself")
+def test_newer_syntax_names_the_python_that_reads_it(tree: Path) -> None:
+    (tree / "generic.py").write_text("class C[\n    T,\n]:\n    pass\n")
+    findings = [f for f in run_check([str(tree)], jobs=1).findings if f.code == "LS001"]
+    assert [(f.line, f.message.split(" (")[0]) for f in findings] == [
+        (1, "needs Python >= 3.12 to read")
+    ]

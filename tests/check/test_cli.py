@@ -48,20 +48,32 @@ def test_exit_codes(project: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 def test_concise_and_full(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = _run(["--output-format", "concise", str(project)], capsys)
     assert re.fullmatch(
-        r".*app\.py:9:5: LS101 Blocking sleep `time\.sleep` in async function "
-        r"`route` via `helper`\n",
+        r".*app\.py:5:5: LS101 Blocking sleep `time\.sleep` in `helper`, reached from async "
+        r"function `route` \[reached from 1 entry point: async_function route\]\n",
         out,
     )
     _, out, _ = _run([str(project)], capsys)
     assert "-> helper" in out
+    assert "    reached from 1 entry point: async_function route\n" in out
     assert "fix: use `await asyncio.sleep(...)`" in out
 
 
 def test_json_schema(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = _run(["--output-format", "json", str(project)], capsys)
     (item,) = json.loads(out)
-    assert set(item) == {"code", "message", "path", "line", "column", "context", "call_path", "fix"}
-    assert item["context"] == {"kind": "async_function", "function": "route", "route": None}
+    assert set(item) == {
+        *("code", "message", "path", "line", "column"),
+        *("context", "call_path", "fix", "entries", "severity", "category"),
+    }
+    assert (item["severity"], item["category"]) == ("blocking", "blocking")
+    assert item["line"] == 5  # the blocking call itself
+    assert item["context"]["kind"] == "async_function"
+    assert item["entries"] == [item["context"]]
+    assert {key: item["context"][key] for key in ("function", "route", "line")} == {
+        "function": "route",
+        "route": None,
+        "line": 9,
+    }
     assert [(hop["function"], hop["line"]) for hop in item["call_path"]] == [
         ("route", 9),
         ("helper", 5),
@@ -75,9 +87,11 @@ def test_sarif(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (result,) = log["runs"][0]["results"]
     assert result["ruleId"] == "LS101"
     assert result["locations"][0]["physicalLocation"]["region"] == {
-        "startLine": 9,
+        "startLine": 5,
         "startColumn": 5,
     }
+    (related,) = result["relatedLocations"]
+    assert related["physicalLocation"]["region"] == {"startLine": 9}
     steps = result["codeFlows"][0]["threadFlows"][0]["locations"]
     assert [step["location"]["message"]["text"] for step in steps] == ["route", "helper"]
     assert "LS501" in {rule["id"] for rule in log["runs"][0]["tool"]["driver"]["rules"]}
@@ -85,7 +99,11 @@ def test_sarif(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_github(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = _run(["--output-format", "github", str(project)], capsys)
-    assert re.fullmatch(r"::error file=.*app\.py,line=9,col=5,title=LS101::.*\n", out)
+    assert re.fullmatch(
+        r"::error file=.*app\.py,line=5,col=5,title=LS101::.*"
+        r"reached from 1 entry point: async_function route\n",
+        out,
+    )
 
 
 def test_statistics(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -167,7 +185,55 @@ def test_noqa_anywhere_on_the_path(
     if line.startswith("    "):  # on the blocking call: silenced for every path
         assert (code, reported) == (0, [])
     else:  # on an intermediate call: only the path through it is silenced
-        assert reported == [(9, "route")]
+        assert reported == [(5, "route")]  # reported at the sleep, reached from `route` alone
+        assert [entry["function"] for entry in json.loads(out)[0]["entries"]] == ["route"]
+
+
+def test_test_and_script_trees_are_excluded_by_default(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    trees = Path(__file__).parent / "projects" / "trees"
+    _, out, _ = _run(["--output-format", "concise", str(trees)], capsys)
+    assert [Path(line.split(":")[0]).name for line in out.splitlines()] == ["main.py"]
+    _, out, _ = _run(["--output-format", "concise", "--exclude", "conftest.py", str(trees)], capsys)
+    assert len(out.splitlines()) == 6  # the defaults replaced: every tree but conftest.py
+    argv = ["--output-format", "concise", "--extend-exclude", "app", str(trees)]
+    assert _run(argv, capsys)[:2] == (0, "")
+
+
+def test_pyproject_exclude_replaces_and_extend_exclude_adds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for folder in ("tests", "app"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "mod.py").write_text(BLOCKING)
+    _config(tmp_path, 'extend-exclude = ["app"]\n')
+    assert _run([str(tmp_path)], capsys)[0] == 0
+    _config(tmp_path, 'exclude = ["app"]\n')
+    _, out, _ = _run(["--output-format", "concise", str(tmp_path)], capsys)
+    assert "tests/mod.py:5:5: LS101" in out
+
+
+def test_reach_filters_on_how_a_finding_is_reached(capsys: pytest.CaptureFixture[str]) -> None:
+    shop = str(Path(__file__).parent / "projects" / "shop")
+    _, out, _ = _run(["--output-format", "json", shop], capsys)
+    every = {item["context"]["kind"] for item in json.loads(out) if item["context"]}
+    assert {"route", "dependency", "lifespan", "middleware"} <= every
+    _, out, _ = _run(["--output-format", "json", "--reach", "route,dependency", shop], capsys)
+    kept = json.loads(out)
+    assert {item["context"]["kind"] for item in kept} == {"route", "dependency"}
+    assert all(entry["kind"] in ("route", "dependency") for i in kept for entry in i["entries"])
+    code, _, err = _run(["--reach", "routes", shop], capsys)
+    assert code == 2
+    assert "'routes' is not an entry-point kind: use route," in err
+
+
+def test_pyproject_reach(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "app.py").write_text(BLOCKING)
+    _config(tmp_path, 'reach = ["route"]\n')
+    assert _run([str(tmp_path)], capsys)[0] == 0  # `route` is an async function, not a route
+    _config(tmp_path, 'reach = ["async_function"]\n')
+    assert _run([str(tmp_path)], capsys)[0] == 1
 
 
 def test_an_empty_path_is_an_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from loopsight.check import Finding, run_check
+from loopsight.check._finding import Context
 
-from ._annotations import expected_findings
+from ._annotations import annotations, expected_findings
 
 PROJECTS = Path(__file__).parent / "projects"
 NAMES = sorted(path.name for path in PROJECTS.iterdir() if path.is_dir())
@@ -31,10 +32,38 @@ def test_project_annotations(name: str) -> None:
     assert actual == expected_findings(sorted(root.rglob("*.py")), root)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_project_contexts(name: str) -> None:
+    """``[route: GET /x]`` pins how the function holding the finding is reached."""
+    root = PROJECTS / name
+    findings = {(_relative(f, root), f.line, f.code): f for f in _check(name)}
+    for item in annotations(sorted(root.rglob("*.py")), root):
+        if item.context is not None:
+            context = findings[item[:3]].context
+            assert context is not None, item
+            assert (context.kind, context.route) == item.context, item
+
+
 def _find(findings: list[Finding], file: str, line: int) -> Finding:
     matches = [f for f in findings if f.path.endswith(file) and f.line == line]
     assert len(matches) == 1, matches
     return matches[0]
+
+
+def _reached(findings: list[Finding], file: str, line: int) -> tuple[Finding, Context]:
+    """The finding reached through the call on ``file:line`` (or reported there), and the entry
+    point that call belongs to."""
+    matches = [
+        (f, entry)
+        for f in findings
+        for entry in f.entries
+        if (entry.path or "").endswith(file) and entry.line == line
+    ]
+    matches += [(f, f.context) for f in findings if f.path.endswith(file) and f.line == line]
+    assert len(matches) == 1, matches
+    finding, entry = matches[0]
+    assert entry is not None
+    return finding, entry
 
 
 @pytest.fixture(scope="module")
@@ -57,27 +86,25 @@ def shop() -> list[Finding]:
 def test_entry_point_kinds(
     shop: list[Finding], file: str, line: int, kind: str, function: str
 ) -> None:
-    finding = _find(shop, file, line)
-    assert finding.context is not None
-    assert (finding.context.kind, finding.context.function) == (kind, function)
+    _, entry = _reached(shop, file, line)
+    assert (entry.kind, entry.function) == (kind, function)
 
 
 def test_call_path_crosses_modules(shop: list[Finding]) -> None:
-    finding = _find(shop, "shop/deps.py", 19)
+    finding, _ = _reached(shop, "shop/deps.py", 19)
     hops = [(hop.function, Path(hop.path).name, hop.line) for hop in finding.call_path]
     assert hops == [("current_user", "deps.py", 19), ("check_token", "auth.py", 5)]
 
 
 def test_cycle_is_walked_to_the_sleep(shop: list[Finding]) -> None:
-    finding = _find(shop, "routes/items.py", 39)
+    finding, _ = _reached(shop, "routes/items.py", 39)
     assert [hop.function for hop in finding.call_path] == ["ping", "ping_forever"]
     assert finding.call_path[-1].line == 28
 
 
 def test_route_label_and_fix(shop: list[Finding]) -> None:
-    finding = _find(shop, "routes/items.py", 24)
-    assert finding.context is not None
-    assert finding.context.route == "GET /v1/items/{item_id}"
+    finding, entry = _reached(shop, "routes/items.py", 24)
+    assert entry.route == "GET /v1/items/{item_id}"
     assert finding.fix is not None
     assert "anyio" in finding.fix
 
@@ -112,10 +139,11 @@ def plain() -> list[Finding]:
 def test_plain_layout_kinds_and_paths(
     plain: list[Finding], file: str, line: int, kind: str, route: str | None, path: list[str]
 ) -> None:
-    finding = _find(plain, file, line)
-    assert finding.context is not None
-    assert (finding.context.kind, finding.context.route) == (kind, route)
-    assert [hop.function for hop in finding.call_path] == path
+    finding, entry = _reached(plain, file, line)
+    assert (entry.kind, entry.route, entry.function) == (kind, route, path[0])
+    if entry == finding.context:  # the call path shown is the first entry point's
+        assert [hop.function for hop in finding.call_path] == path
+    assert finding.call_path[-1].function == path[-1]
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +172,31 @@ def test_yield_session_across_modules(
     assert (finding.context.kind, finding.context.route) == ("route", route)
     assert [(hop.function, hop.line) for hop in finding.call_path] == path
     assert f"yield dependency `{path[-1][0]}`" in finding.message
+
+
+def test_one_finding_per_site_lists_every_entry_point() -> None:
+    findings = _check("sites")
+    by_line = {(Path(f.path).name, f.line): f for f in findings}
+    for line, sink in ((7, "first"), (11, "second")):  # both sleeps behind `both()`, each once
+        finding = by_line[("helpers.py", line)]
+        routes = [entry.route for entry in finding.entries]
+        assert routes == ["GET /a", "GET /b", "POST /c"]  # not GET /d: its call has a noqa
+        assert [hop.function for hop in finding.call_path] == [
+            "route_a",
+            "both",
+            sink,
+        ]
+    assert [e.route for e in by_line[("helpers.py", 24)].entries] == ["GET /b"]
+
+
+def test_foreign_loops_are_not_roots_and_awaited_helpers_take_the_route() -> None:
+    findings = _check("roots")
+    contexts = {
+        (Path(f.path).name, f.line): (f.context.kind, f.context.route, f.context.function)
+        for f in findings
+        if f.context is not None
+    }
+    assert contexts == {
+        ("shared.py", 7): ("route", "GET /report", "build_report"),  # awaited by the route
+        ("api.py", 18): ("async_function", None, "unreached"),
+    }

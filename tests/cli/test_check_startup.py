@@ -77,7 +77,14 @@ def test_help_lists_every_option(capsys: pytest.CaptureFixture[str]) -> None:
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: loopsight check ")
-    for option in ("--output-format", "--select", "--ignore", "--statistics", "--config"):
+    for option in (
+        "--output-format",
+        "--select",
+        "--ignore",
+        "--statistics",
+        "--config",
+        "--reach",
+    ):
         assert option in out
     assert "--no-cache" in out
     assert "-j N, --jobs N" in out
@@ -90,6 +97,9 @@ def test_defaults() -> None:
         "output_format": "full",
         "select": None,
         "ignore": None,
+        "exclude": None,
+        "extend_exclude": None,
+        "reach": None,
         "statistics": False,
         "config": None,
         "no_cache": False,

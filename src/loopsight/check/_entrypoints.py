@@ -8,6 +8,7 @@ from loopsight.check._finding import Finding
 from loopsight.check._hooks import EntryKind, EntryPointFound
 from loopsight.check._index import FunctionKey, ProjectIndex, TargetKind
 from loopsight.check._summary import (
+    CALL,
     Decorator,
     FunctionFacts,
     Registration,
@@ -51,6 +52,22 @@ _BASE_HTTP_MIDDLEWARE = frozenset(
 )
 #: Entry kinds whose sync functions still run on the loop.
 _SYNC_ON_LOOP = frozenset({EntryKind.ON_EVENT, EntryKind.LIFESPAN})
+#: Libraries whose decorators hand a function to a loop of their own (a CLI command's
+#: ``asyncio.run``, a task-queue worker), never to the server's.
+_FOREIGN_LOOP_LIBRARIES = (
+    "typer.",
+    "click.",
+    "asyncclick.",
+    "cyclopts.",
+    "celery.",
+    "dramatiq.",
+    "taskiq.",
+    "taskiq_",
+    "arq.",
+    "huey.",
+    "rq.",
+    "faststream.",
+)
 _REGISTRATION_KIND = {
     RegistrationKind.ROUTE: EntryKind.ROUTE,
     RegistrationKind.WEBSOCKET: EntryKind.WEBSOCKET,
@@ -68,6 +85,8 @@ class Entry:
 
     kind: EntryKind
     route: str | None = None
+    #: an async function that runs as ``kind`` because such an entry point awaits it
+    awaited: bool = False
 
 
 @dataclass(slots=True)
@@ -227,6 +246,115 @@ class _Finder:
                     self.declared(module, kind, line, col, qualname, base_http=False)
 
 
+def _foreign_decorator(index: ProjectIndex, decorator: Decorator) -> bool:
+    """Whether a decorator belongs to a CLI or task-queue library (``@app.command()`` of a
+    ``typer.Typer()``, ``@click.command()``, ``@broker.task``, ``@dramatiq.actor``)."""
+    ref = decorator.ref
+    if ref is None:
+        return False
+    for candidate in (ref, ref.rpartition(".")[0]):
+        target = index.resolve(candidate) if candidate else None
+        if target is not None and target.kind is TargetKind.LIBRARY:
+            return target.name.startswith(_FOREIGN_LOOP_LIBRARIES)
+    return False
+
+
+#: Module name parts of command-line code.
+_CLI_MODULE_PARTS = frozenset({"cli", "_cli", "__main__", "commands"})
+
+
+def _runs_own_loop(index: ProjectIndex, module: str, facts: FunctionFacts) -> bool:
+    """Whether a sync function that creates a coroutine starts a loop of its own for it: a
+    ``main`` function, a CLI command, or any function of a ``cli``/``__main__`` module.
+
+    Elsewhere a sync function may well hand the coroutine to the running server loop
+    (``loop.create_task(coro())``), so it stays a root."""
+    if facts.qualname == "main" or not _CLI_MODULE_PARTS.isdisjoint(module.split(".")):
+        return True
+    return any(_foreign_decorator(index, decorator) for decorator in facts.decorators)
+
+
+_Awaits = dict[FunctionKey, list[FunctionKey]]
+
+
+def _foreign_loop(
+    index: ProjectIndex, declared: dict[FunctionKey, Entry]
+) -> tuple[set[FunctionKey], _Awaits]:
+    """Async functions whose loop belongs to something else, so not server-loop roots.
+
+    Roots of a foreign loop: async functions a CLI or task-queue decorator declares, and
+    coroutines a CLI's sync code creates without awaiting them (``asyncio.run(main())``). Async
+    functions they await stay off the server loop unless a server-side async function (a
+    declared entry point or any other async function) awaits them too. Also every
+    function's awaited async functions that are not declared entry points.
+    """
+    foreign: set[FunctionKey] = set()
+    awaited_by: dict[FunctionKey, list[FunctionKey]] = {}
+    for module, summary in index.modules.items():
+        for qualname, facts in summary.functions.items():
+            key = FunctionKey(module, qualname)
+            declares = any(_foreign_decorator(index, d) for d in facts.decorators)
+            if declares and facts.is_async and key not in declared:
+                foreign.add(key)
+            for ref, _, _, mode in facts.calls:
+                target = index.resolve(ref)
+                if target is None or target.kind is not TargetKind.FUNCTION:
+                    continue
+                called = index.function(*target.key)
+                if called is None or not called.is_async or target.key in declared:
+                    continue
+                if mode == CALL and not facts.is_async and _runs_own_loop(index, module, facts):
+                    foreign.add(target.key)  # ``asyncio.run(main())`` in a CLI's sync code
+                else:
+                    awaited_by.setdefault(target.key, []).append(key)
+    callees: _Awaits = {}
+    for callee, callers in awaited_by.items():
+        for caller in callers:
+            callees.setdefault(caller, []).append(callee)
+    if not foreign:
+        return foreign, callees
+    # the foreign closure: what foreign roots await, transitively
+    closure, stack = set(foreign), list(foreign)
+    while stack:
+        for callee in callees.get(stack.pop(), ()):
+            if callee not in closure:
+                closure.add(callee)
+                stack.append(callee)
+    # back on the server loop: anything awaited by an async function outside the closure
+    server = [
+        callee
+        for callee in closure
+        if any(caller not in closure for caller in awaited_by.get(callee, ()))
+    ]
+    while server:
+        key = server.pop()
+        if key in closure:
+            closure.discard(key)
+            server.extend(callees.get(key, ()))
+    return closure, callees
+
+
+def _inherit(entries: dict[FunctionKey, Entry], callees: _Awaits) -> None:
+    """Async functions no entry point declares run as what awaits them: each takes the most
+    specific kind (and route) of the entry points that reach it through awaits."""
+    declared = sorted(
+        (key for key, entry in entries.items() if entry.kind is not EntryKind.ASYNC_FUNCTION),
+        key=lambda key: entries[key].kind.rank,
+    )
+    settled: set[FunctionKey] = set()
+    for root in declared:
+        origin = entries[root]
+        stack = list(callees.get(root, ()))
+        while stack:
+            key = stack.pop()
+            current = entries.get(key)
+            if key in settled or current is None or current.kind is not EntryKind.ASYNC_FUNCTION:
+                continue
+            settled.add(key)
+            entries[key] = Entry(origin.kind, origin.route, awaited=True)
+            stack.extend(callees.get(key, ()))
+
+
 def find_entrypoints(
     index: ProjectIndex, extra_routes: frozenset[str] = frozenset()
 ) -> EntryPoints:
@@ -241,13 +369,17 @@ def find_entrypoints(
             if facts.decorators:
                 finder.decorators(module, facts)
         finder.classes(module)
+    foreign, callees = _foreign_loop(index, finder.entries)
     for module, summary in index.modules.items():
         for qualname, facts in summary.functions.items():
+            if FunctionKey(module, qualname) in foreign:
+                continue  # run by a CLI command or task-queue worker's own loop
             if facts.context_manager and "lifespan" in facts.qualname.lower():
                 # entered by the app's lifespan
                 finder.mark(FunctionKey(module, qualname), EntryKind.LIFESPAN)
             elif facts.is_async:
                 finder.mark(FunctionKey(module, qualname), EntryKind.ASYNC_FUNCTION)
+    _inherit(finder.entries, callees)
     for task, adder in finder.adders.items():
         entry, scheduler = finder.entries.get(task), finder.entries.get(adder)
         if entry is not None and entry.kind is EntryKind.BACKGROUND_TASK and scheduler is not None:

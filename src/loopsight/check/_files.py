@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import os
+import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,19 @@ DEFAULT_EXCLUDE = (
     "site-packages",
     "build",
     "dist",
+    # test and script trees: their code runs under pytest or its own `asyncio.run`, not on a
+    # server's loop (``exclude`` replaces this whole list, ``extend-exclude`` adds to it)
+    "tests",
+    "test",
+    "testing",
+    "*-tests",
+    "*_tests",
+    "test_*.py",
+    "*_test.py",
+    "conftest.py",
+    "scripts",
+    "benchmarks",
+    "noxfile.py",
 )
 
 
@@ -184,13 +199,44 @@ def decode(data: bytes) -> str | InputError:
     return text[1:] if text.startswith("\ufeff") else text
 
 
+#: PEP 695 forms (``def f[T](...)``, ``class C[T]:``, ``type X = ...``) on one line each.
+_TYPE_PARAMS = re.compile(r"^([ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+\w+)(\[[^\]\n]*\])", re.M)
+_USES_TYPE_PARAMS = re.compile(
+    r"^[ \t]*(?:(?:async[ \t]+)?(?:def|class)[ \t]+\w+[ \t]*\[|type[ \t]+\w+[ \t]*[\[=])", re.M
+)
+_TYPE_ALIAS = re.compile(r"^([ \t]*)type[ \t]+(\w+)[ \t]*(?:\[[^\]\n]*\])?[ \t]*=", re.M)
+
+
 def parse(text: str | bytes, filename: str) -> ast.Module | InputError:
     """The module's AST, or the syntax error as an input error."""
     try:
         return ast.parse(text, filename)
     except SyntaxError as exc:
+        newer = _newer_syntax(text, filename) if sys.version_info < (3, 12) else None
+        if newer is not None:
+            return newer
         message = "syntax error: " + (exc.msg or "invalid syntax").splitlines()[0]
         return InputError("LS001", exc.lineno or 1, max((exc.offset or 1) - 1, 0), message)
     except (ValueError, RecursionError, MemoryError) as exc:
         reason = "nesting too deep" if isinstance(exc, RecursionError) else type(exc).__name__
         return InputError("LS001", 1, 0, f"syntax error: cannot parse ({reason})")
+
+
+def _newer_syntax(data: str | bytes, filename: str) -> ast.Module | InputError | None:
+    """A file using PEP 695 generics on an older interpreter: parsed with its type parameters
+    blanked (line numbers kept), or an error saying which Python reads it; ``None`` when the
+    file does not use them."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    blanked = _TYPE_PARAMS.sub(lambda m: m.group(1) + " " * len(m.group(2)), text)
+    blanked = _TYPE_ALIAS.sub(r"\1\2 =", blanked)
+    if _USES_TYPE_PARAMS.search(text) is None:
+        return None
+    try:
+        return ast.parse(blanked, filename)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        line = (exc.lineno or 1) if isinstance(exc, SyntaxError) else 1
+        message = (
+            f"needs Python >= 3.12 to read (PEP 695 type parameters; this is "
+            f"{sys.version_info.major}.{sys.version_info.minor}): run loopsight under 3.12+"
+        )
+        return InputError("LS001", line, 0, message)

@@ -28,15 +28,35 @@ class Context:
     kind: str
     function: str
     route: str | None = None
+    path: str | None = None
+    line: int | None = None  # where the entry function calls on toward the finding
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
-        return {"kind": self.kind, "function": self.function, "route": self.route}
+        return {
+            "kind": self.kind,
+            "function": self.function,
+            "route": self.route,
+            "path": self.path,
+            "line": self.line,
+        }
+
+    @property
+    def shown(self) -> str:
+        """How an entry point is named in text output: a route by its route, anything else by
+        its kind and function (and the route that schedules it, for a background task)."""
+        if self.route and self.kind in ("route", "websocket"):
+            return self.route
+        return f"{self.kind} {self.function}" + (f" ({self.route})" if self.route else "")
 
 
 @dataclass(frozen=True, slots=True, order=True)
 class Finding:
-    """One problem at one place, with the path from the loop function to the blocking call."""
+    """One problem at one place, with the path from the loop function to the blocking call.
+
+    ``entries`` are the entry points that reach the place (most specific kind first, then
+    nearest); ``context`` is the first of them and ``call_path`` starts there.
+    """
 
     path: str
     line: int
@@ -46,6 +66,11 @@ class Finding:
     context: Context | None = field(default=None, compare=False)
     call_path: tuple[Hop, ...] = field(default=(), compare=False)
     fix: str | None = field(default=None, compare=False)
+    entries: tuple[Context, ...] = field(default=(), compare=False)
+    #: ``blocking`` (reported by default) or ``possible`` (cheap or rare: off unless selected).
+    severity: str = field(default="blocking", compare=False)
+    #: ``blocking`` (a call that stalls the loop) or ``design`` (how the app is put together).
+    category: str = field(default="blocking", compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (``column`` is 1-based, like ``line``)."""
@@ -58,4 +83,7 @@ class Finding:
             "context": self.context.to_dict() if self.context is not None else None,
             "call_path": [hop.to_dict() for hop in self.call_path],
             "fix": self.fix,
+            "entries": [entry.to_dict() for entry in self.entries],
+            "severity": self.severity,
+            "category": self.category,
         }

@@ -14,7 +14,16 @@ from typing import NamedTuple
 from loopsight.check._finding import Hop
 from loopsight.check._summary import Dependency, FunctionFacts
 
-__all__ = ["STARTUP", "CallSeen", "DependencyFound", "EntryKind", "EntryPointFound"]
+__all__ = [
+    "STARTUP",
+    "CallSeen",
+    "DependencyFound",
+    "EntryKind",
+    "EntryPointFound",
+    "call_context",
+    "call_seen",
+    "never_on_loop",
+]
 
 
 class EntryKind(Enum):
@@ -44,6 +53,11 @@ class CallSeen(NamedTuple):
     """A library call the catalogue gave a code, inside a function, as the walk saw it.
 
     ``lazy_init``: the call sits under ``if x is None:`` (made once, not per call).
+    ``once``: the call runs on a first call only (``lazy_init``, or the function is cached
+    with ``functools.cache``/``lru_cache``). ``guard``: the call sits under a debug/test flag
+    (``"flag"``) or after a check that leaves when a loop runs (``"loop"``), else ``""``.
+    ``lock_body``: for ``with lock:``, ``"memory"`` when the body only touches in-memory state,
+    ``"lazy"`` when it is a double-checked ``if x is None:`` init, else ``""``.
     """
 
     code: str
@@ -51,6 +65,40 @@ class CallSeen(NamedTuple):
     line: int
     col: int
     lazy_init: bool
+    once: bool = False
+    guard: str = ""
+    lock_body: str = ""
+
+
+_LAZY, _ONCE, _FLAG, _LOOP, _MEMORY_LOCK, _LAZY_LOCK = 1, 2, 4, 8, 16, 32
+
+
+def call_context(lazy: bool, once: bool, guard: str, lock_body: str) -> int:
+    """What :class:`CallSeen` says beyond the call, packed in an int (0: nothing) so a call
+    resolved later can carry it in its ``mode`` (``mode | context << 2``)."""
+    return (
+        (_LAZY if lazy else 0)
+        | (_ONCE if once else 0)
+        | (_FLAG if guard == "flag" else _LOOP if guard == "loop" else 0)
+        | (_MEMORY_LOCK if lock_body == "memory" else _LAZY_LOCK if lock_body == "lazy" else 0)
+    )
+
+
+def never_on_loop(context: int) -> bool:
+    """Whether a call with this packed context comes after a check that leaves when a loop
+    runs (``if not can_block_current_thread(): raise``): the loop never makes it."""
+    return bool(context & _LOOP)
+
+
+def call_seen(code: str, callee: str, line: int, col: int, context: int) -> CallSeen:
+    """The :class:`CallSeen` for a call and its packed :func:`call_context`."""
+    if not context:
+        return CallSeen(code, callee, line, col, False)
+    guard = "flag" if context & _FLAG else "loop" if context & _LOOP else ""
+    lock = "memory" if context & _MEMORY_LOCK else "lazy" if context & _LAZY_LOCK else ""
+    return CallSeen(
+        code, callee, line, col, bool(context & _LAZY), bool(context & _ONCE), guard, lock
+    )
 
 
 class EntryPointFound(NamedTuple):

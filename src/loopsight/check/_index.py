@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections import deque
 from collections.abc import Iterable
 from enum import Enum
 from typing import NamedTuple
@@ -49,6 +50,8 @@ _MODULE, _LIBRARY = TargetKind.MODULE, TargetKind.LIBRARY
 #: A bound function or class name: the target it resolves to.
 _DEFINED = {"function": _FUNCTION, "class": _CLASS}
 
+_PROTOCOLS = frozenset({"typing.Protocol", "typing_extensions.Protocol"})
+_PROPERTIES = frozenset({"builtins.property", "functools.cached_property"})
 _MAX_DEPTH = 24
 _BUILTINS = frozenset(dir(builtins))
 
@@ -63,6 +66,11 @@ class ProjectIndex:
                 self.modules.setdefault(summary.name, summary)
         self.names = names
         self._memo: dict[str, Target | None] = {}
+        self._suffixes: dict[str, str | None] | None = None
+        self._children: dict[FunctionKey, list[FunctionKey]] | None = None
+        self._implementers: dict[FunctionKey, list[FunctionKey]] = {}
+        self._descendants: dict[FunctionKey, list[FunctionKey]] = {}
+        self._by_method: dict[str, list[FunctionKey]] | None = None
         self._depth = 0
 
     def function(self, module: str, qualname: str) -> FunctionFacts | None:
@@ -107,6 +115,8 @@ class ProjectIndex:
             tokens = ref.split(".")
             state, used = self._longest_module(tokens)
             if state is None:
+                state, used = self._rooted(tokens)
+            if state is None:
                 return self._library(tokens)
             tokens = tokens[used:]
         for token in tokens:
@@ -123,6 +133,22 @@ class ProjectIndex:
             name = ".".join(tokens[:used])
             if name in self.modules:
                 return Target(_MODULE, name), used
+        return None, 0
+
+    def _rooted(self, tokens: list[str]) -> tuple[Target | None, int]:
+        """A module imported relative to a source root below the checked directory
+        (``backend/app/db.py`` imported as ``app.db``), by the longest unambiguous suffix."""
+        if tokens[0] in self.names.known_roots or tokens[0] in self.names.ignorable_roots:
+            return None, 0
+        suffixes = self._suffixes
+        if suffixes is None:
+            suffixes = self._suffixes = _suffix_table(self.modules)
+        for used in range(len(tokens), 0, -1):
+            if any("(" in token for token in tokens[:used]):
+                continue
+            module = suffixes.get(".".join(tokens[:used]))
+            if module is not None:
+                return Target(_MODULE, module), used
         return None, 0
 
     def _library(self, tokens: list[str]) -> Target:
@@ -173,7 +199,10 @@ class ProjectIndex:
         if member is not None:
             kind, value = member
             defined = _DEFINED.get(kind)
-            return Target(defined, module, value) if defined is not None else self.resolve(value)
+            if defined is None:
+                return self.resolve(value)
+            method = Target(defined, module, value)
+            return self._call(method) if instance and self._is_property(method) else method
         if instance and name in facts.instance_attrs:
             return self.resolve(facts.instance_attrs[name])
         for base in facts.bases:
@@ -188,6 +217,13 @@ class ProjectIndex:
                 base_name = self.names.call(target.name) if instance else target.name
                 return Target(_LIBRARY, self.names.attr(base_name, name))
         return None
+
+    def _is_property(self, target: Target) -> bool:
+        """Whether a method is read as an attribute (``@property``, ``@cached_property``)."""
+        facts = self.function(target.name, target.qualname) if target.kind is _FUNCTION else None
+        return facts is not None and any(
+            decorator.ref in _PROPERTIES for decorator in facts.decorators
+        )
 
     def _attr(self, state: Target | None, name: str) -> Target | None:
         if state is None:
@@ -219,6 +255,63 @@ class ProjectIndex:
                 return self.resolve(facts.returns)
         return None
 
+    def subclasses(self, module: str, qualname: str) -> list[FunctionKey]:
+        """The project classes deriving from a project class, directly or not (base first)."""
+        children = self._children
+        if children is None:
+            children = self._children = {}
+            for name, summary in self.modules.items():
+                for child, facts in summary.classes.items():
+                    for base in facts.bases:
+                        target = self.resolve(base)
+                        if target is not None and target.kind is _CLASS:
+                            children.setdefault(target.key, []).append(FunctionKey(name, child))
+        key = FunctionKey(module, qualname)
+        found = self._descendants.get(key)
+        if found is None:
+            seen: dict[FunctionKey, None] = {}  # ordered: nearest subclasses first
+            queue = deque(children.get(key, ()))
+            while queue:
+                sub = queue.popleft()
+                if sub not in seen:
+                    seen[sub] = None
+                    queue.extend(children.get(sub, ()))
+            found = self._descendants[key] = list(seen)
+        return found
+
+    def implementers(self, module: str, qualname: str) -> list[FunctionKey]:
+        """For a ``typing.Protocol``: the project classes defining every method it names."""
+        key = FunctionKey(module, qualname)
+        if key not in self._implementers:
+            self._implementers[key] = self._implementing(module, qualname)
+        return self._implementers[key]
+
+    def _implementing(self, module: str, qualname: str) -> list[FunctionKey]:
+        facts = self.klass(module, qualname)
+        if facts is None or not any(
+            (target := self.resolve(base)) is not None and target.name in _PROTOCOLS
+            for base in facts.bases
+        ):
+            return []
+        wanted = {name for name, (kind, _) in facts.members.items() if kind == "function"}
+        if not wanted:
+            return []
+        by_method = self._by_method
+        if by_method is None:
+            by_method = self._by_method = {}
+            for name, summary in self.modules.items():
+                for child, other in summary.classes.items():
+                    for member, (kind, _) in other.members.items():
+                        if kind == "function":
+                            by_method.setdefault(member, []).append(FunctionKey(name, child))
+        candidates = min((by_method.get(name, []) for name in wanted), key=len)
+        return [
+            key
+            for key in candidates
+            if key != (module, qualname)
+            and wanted <= self.modules[key.module].classes[key.qualname].members.keys()
+        ]
+
     def subclasses_library(self, module: str, qualname: str, names: frozenset[str]) -> bool:
         """Whether a project class derives (through project classes) from a library class."""
         seen: set[tuple[str, str]] = set()
@@ -238,6 +331,20 @@ class ProjectIndex:
                 if target.kind is _CLASS:
                     stack.append((target.name, target.qualname))
         return False
+
+
+def _suffix_table(modules: dict[str, ModuleSummary]) -> dict[str, str | None]:
+    """Every proper dotted suffix of the project's module names -> the module, ``None`` when
+    two modules share it (several roots in one tree: the import is ambiguous, left alone)."""
+    table: dict[str, str | None] = {}
+    for name in modules:
+        parts = name.split(".")
+        for start in range(1, len(parts)):
+            suffix = ".".join(parts[start:])
+            if suffix in modules:
+                continue
+            table[suffix] = name if suffix not in table or table[suffix] == name else None
+    return table
 
 
 def _split(token: str) -> tuple[str, int]:

@@ -47,6 +47,7 @@ class CanonicalNames:
     def attr(self, name: str, attr: str) -> str:
         """``name.attr``, typing a pending attribute of a typed instance first."""
         if name[-1] != ")":
+            name = CATALOGUE.aliases.get(name, name)
             parent, _, _ = name.rpartition(".")
             typed = CATALOGUE.attr_types.get(parent)
             if typed is not None:
@@ -56,6 +57,7 @@ class CanonicalNames:
 
     def call(self, name: str) -> str:
         """The canonical type of ``name(...)``'s result."""
+        name = CATALOGUE.aliases.get(name, name)  # ``from redis import StrictRedis`` binds as-is
         result = CATALOGUE.returns.get(name)
         if result is not None:
             return result
@@ -64,6 +66,7 @@ class CanonicalNames:
 
     def classify(self, callee: str) -> str | None:
         """The rule code a call to ``callee`` violates on the loop, if any."""
+        callee = CATALOGUE.aliases.get(callee, callee)
         code = self.calls.get(callee)
         if code is not None:
             return code

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from loopsight.check._entrypoints import Entry
 from loopsight.check._finding import Context, Finding, Hop
-from loopsight.check._hooks import CallSeen, EntryKind
+from loopsight.check._hooks import CallSeen, EntryKind, call_seen, never_on_loop
 from loopsight.check._index import FunctionKey, ProjectIndex, Target, TargetKind
 from loopsight.check._noqa import suppressed
 from loopsight.check._summary import BARE, FunctionFacts, Site
@@ -53,6 +53,7 @@ class _Reach:
     def __init__(self, index: ProjectIndex) -> None:
         self.index = index
         self.resolved: dict[FunctionKey, _Resolved] = {}
+        self.overrides: dict[FunctionKey, list[FunctionKey]] = {}
 
     def _callable(self, target: Target) -> Target | None:
         """The function a call of ``target`` runs: itself, ``__init__`` or ``__call__``."""
@@ -64,6 +65,45 @@ class _Reach:
             member = self.index.resolve(f"{target.name}:{target.qualname}.{method}")
             return member if member is not None and member.kind is TargetKind.FUNCTION else None
         return None
+
+    def _has_async_twin(self, module: str, method: FunctionFacts) -> bool:
+        """Whether a sync method's class (or a base) has ``a<name>``/``async_<name>`` async:
+        the sync one is then the blocking flavour of the same operation."""
+        klass = method.class_qualname
+        if klass is None:
+            return False
+        name = method.qualname.rpartition(".")[2]
+        if name.startswith("_"):
+            return False
+        for twin in ("a" + name, "async_" + name):
+            target = self.index.resolve(f"{module}:{klass}.{twin}")
+            if target is not None and target.kind is TargetKind.FUNCTION:
+                facts = self.index.function(*target.key)
+                if facts is not None and facts.is_async:
+                    return True
+        return False
+
+    def _overrides(self, key: FunctionKey, method: FunctionFacts) -> list[FunctionKey]:
+        """Sync overrides in known subclasses (or classes implementing a protocol) of an
+        abstract or stub method (no calls of its own): a call through the base runs whichever
+        one is chosen at run time."""
+        klass = method.class_qualname
+        if klass is None or method.calls or method.sites:
+            return []
+        found = self.overrides.get(key)
+        if found is not None:
+            return found
+        found = self.overrides[key] = []
+        name = method.qualname.rpartition(".")[2]
+        index = self.index
+        for sub in [*index.subclasses(key.module, klass), *index.implementers(key.module, klass)]:
+            target = self.index.resolve(f"{sub.module}:{sub.qualname}.{name}")
+            if target is None or target.kind is not TargetKind.FUNCTION or target.key == key:
+                continue
+            facts = self.index.function(*target.key)
+            if facts is not None and not facts.is_async and target.key not in found:
+                found.append(target.key)
+        return found
 
     def _resolve(self, facts: FunctionFacts, bare_only: bool) -> _Resolved:
         """One function's calls: sync project callees become edges, library calls sites.
@@ -77,7 +117,8 @@ class _Reach:
             sites = [site for site in facts.sites if not RULES[site.code].propagates]
         else:
             sites = list(facts.sites)
-        for ref, line, col, mode in facts.calls:
+        for ref, line, col, packed in facts.calls:
+            mode = packed & 3  # the rest is the call's context (``_hooks.call_context``)
             if bare_only and mode != BARE:
                 continue
             target = index.resolve(ref)
@@ -87,7 +128,7 @@ class _Reach:
                 code = None if bare_only else names.classify(target.name)
                 shown = target.name.replace("()", "")
                 if code is not None:
-                    code = _on_call(CallSeen(code, target.name, line, col, False))
+                    code = _on_call(call_seen(code, target.name, line, col, packed >> 2))
                 if code is not None:
                     sites.append(Site(code, line, col, shown))
                 if mode == BARE and names.is_coroutine_function(target.name):
@@ -100,8 +141,13 @@ class _Reach:
             if callee.is_async:
                 if mode == BARE:
                     sites += _dropped(callee.qualname, line, col)
-            elif not bare_only:
+            elif bare_only:
+                continue
+            elif self._has_async_twin(function.key.module, callee):
+                sites.append(Site("LS111", line, col, callee.qualname))
+            elif not never_on_loop(packed >> 2):  # else it comes after a "no loop here" check
                 edges.append(_Edge(function.key, line, col))
+                edges += (_Edge(key, line, col) for key in self._overrides(function.key, callee))
         return _Resolved(edges, sites)
 
     def resolve_reachable(self, loop: dict[FunctionKey, Entry]) -> None:
@@ -123,32 +169,19 @@ class _Reach:
                 key = FunctionKey(module, qualname)
                 self.resolved[key] = full.get(key) or self._resolve(facts, bare_only=True)
 
-    def shortest_paths(self, loop: dict[FunctionKey, Entry]) -> dict[FunctionKey, dict[str, _Step]]:
-        best: dict[FunctionKey, dict[str, _Step]] = {}
+    def callers(self, loop: dict[FunctionKey, Entry]) -> dict[FunctionKey, list[_Edge]]:
+        """Who calls each sync function: sync functions and loop functions (edges hold the
+        caller)."""
         callers: dict[FunctionKey, list[_Edge]] = {}
-        queue: deque[tuple[FunctionKey, str]] = deque()
         for key, resolved in self.resolved.items():
+            if not resolved.edges:
+                continue
             facts = self.index.function(*key)
-            if facts is None or facts.is_async:
+            if facts is None or (facts.is_async and key not in loop):
                 continue  # a coroutine only runs when awaited, and is then checked on its own
             for callee, line, col in resolved.edges:
                 callers.setdefault(callee, []).append(_Edge(key, line, col))
-            noqa = self.index.modules[key.module].noqa
-            for code, line, col, shown in resolved.sites:
-                if not RULES[code].propagates or code in best.setdefault(key, {}):
-                    continue
-                if not suppressed(line, code, noqa):  # a noqa comment on the blocking call itself
-                    best[key][code] = _Step(None, line, col, shown)
-                    queue.append((key, code))
-        while queue:
-            key, code = queue.popleft()
-            for caller, line, col in callers.get(key, ()):
-                steps = best.setdefault(caller, {})
-                if code in steps or suppressed(line, code, self.index.modules[caller.module].noqa):
-                    continue  # a noqa comment on any call of the path silences it
-                steps[code] = _Step(key, line, col, best[key][code].shown)
-                queue.append((caller, code))
-        return best
+        return callers
 
 
 def _on_call(call: CallSeen) -> str | None:
@@ -188,8 +221,12 @@ def _loop_function(index: ProjectIndex, key: FunctionKey, entry: Entry | None) -
     qualname = facts.qualname
     context = Context(entry.kind.label, qualname, entry.route) if entry else None
     where = f" in {entry.kind.text} `{qualname}`" if entry else f" in `{qualname}`"
+    if entry is not None and entry.awaited:
+        where = f" in async function `{qualname}` awaited from {entry.kind.text}"
+        where += f" {entry.route}" if entry.route else ""
     fix_note = ""
     routed = entry is not None and entry.kind in (EntryKind.ROUTE, EntryKind.DEPENDENCY)
+    routed = routed and entry is not None and not entry.awaited
     if routed and not facts.awaits:
         fix_note = (
             f"; or declare `{qualname}` with `def` (it awaits nothing) so it runs in the "
@@ -220,45 +257,122 @@ def _own_findings(function: _LoopFunction, sites: list[Site]) -> Iterator[Findin
         )
 
 
-def _helper_findings(
+class _Reached(NamedTuple):
+    """A loop function that reaches a blocking site: where it calls on, and the next function."""
+
+    key: FunctionKey
+    line: int
+    next: FunctionKey
+
+
+def _reaching(
     index: ProjectIndex,
-    function: _LoopFunction,
-    edges: list[_Edge],
-    best: dict[FunctionKey, dict[str, _Step]],
-) -> Iterator[Finding]:
-    """One finding per call into a helper and code the helper leads to, with the whole path."""
-    entry = function.entry
-    assert entry is not None
-    reported: set[tuple[int, int, str]] = set()
-    for callee, line, col in edges:
-        for code in best.get(callee, {}):
-            if (line, col, code) in reported or not _reported_in(code, entry):
+    sink: FunctionKey,
+    code: str,
+    callers: dict[FunctionKey, list[_Edge]],
+    loop: dict[FunctionKey, Entry],
+    async_loop: frozenset[FunctionKey],
+) -> tuple[list[_Reached], dict[FunctionKey, tuple[FunctionKey | None, int]]]:
+    """Breadth-first backwards from a sync function holding a blocking site: every loop
+    function that calls into it (nearest first), and for each function on the way the next
+    one toward the site with the line it calls it from.
+
+    A ``# noqa`` on a call along the way cuts the paths through that call only.
+    """
+    toward: dict[FunctionKey, tuple[FunctionKey | None, int]] = {sink: (None, 0)}
+    reached: list[_Reached] = []
+    seen_entries: set[FunctionKey] = set()
+    queue: deque[FunctionKey] = deque((sink,))
+    while queue:
+        key = queue.popleft()
+        for caller, line, _ in callers.get(key, ()):
+            if suppressed(line, code, index.modules[caller.module].noqa):
                 continue
-            reported.add((line, col, code))
-            hops = [Hop(function.facts.qualname, function.path, line)]
-            current: FunctionKey | None = callee
-            shown = ""
+            if caller in loop and caller not in seen_entries:
+                seen_entries.add(caller)
+                reached.append(_Reached(caller, line, key))
+            # the walk goes on through sync callers (a sync lifespan function included)
+            if caller not in toward and caller not in async_loop:
+                toward[caller] = (key, line)
+                queue.append(caller)
+    return reached, toward
+
+
+def _site_findings(
+    index: ProjectIndex,
+    walker: _Reach,
+    loop: dict[FunctionKey, Entry],
+) -> Iterator[Finding]:
+    """One finding per blocking site in a sync function, listing every loop function that
+    reaches it, with the call path from the first."""
+    callers = walker.callers(loop)
+    async_loop = frozenset(key for key in loop if _is_async(index, key))
+    for sink, resolved in walker.resolved.items():
+        if sink not in callers:
+            continue
+        facts = index.function(*sink)
+        if facts is None or facts.is_async:
+            continue
+        summary = index.modules[sink.module]
+        for code, line, col, shown in resolved.sites:
+            if not RULES[code].propagates or suppressed(line, code, summary.noqa):
+                continue
+            reached, toward = _reaching(index, sink, code, callers, loop, async_loop)
+            kept = [item for item in reached if _reported_in(code, loop[item.key])]
+            if not kept:
+                continue
+            kept.sort(key=lambda item: loop[item.key].kind.rank)  # stable: nearest first
+            first = _loop_function(index, kept[0].key, loop[kept[0].key])
+            hops = [Hop(first.facts.qualname, first.path, kept[0].line)]
+            current: FunctionKey | None = kept[0].next
             while current is not None:
-                current_step = best[current][code]
-                hops.append(_hop(index, current, current_step.line))
-                current, shown = current_step.next, current_step.shown
+                following, at = toward[current]
+                hops.append(_hop(index, current, at if following is not None else line))
+                current = following
+            entries = tuple(_entry_context(index, item, loop[item.key]) for item in kept)
             yield RULES[code].finding(
-                function.path,
+                summary.path,
                 line,
                 col,
                 shown,
-                where=f"{function.where} via `{callee.qualname}`",
-                context=function.context,
+                where=f" in `{facts.qualname}`, reached from{first.where[3:]}",
+                context=entries[0],
                 call_path=tuple(hops),
-                fix_note=function.fix_note,
+                fix_note=first.fix_note,
+                entries=entries,
             )
+
+
+def _is_async(index: ProjectIndex, key: FunctionKey) -> bool:
+    facts = index.function(*key)
+    return facts is not None and facts.is_async
+
+
+def _entry_context(index: ProjectIndex, item: _Reached, entry: Entry) -> Context:
+    path = index.modules[item.key.module].path
+    return Context(entry.kind.label, item.key.qualname, entry.route, path, item.line)
+
+
+def _merged(findings: list[Finding]) -> list[Finding]:
+    """One finding per site (path, line, column, code): entry points of repeats are added to
+    the first's list."""
+    by_site: dict[tuple[str, int, int, str], Finding] = {}
+    for finding in findings:
+        site = (finding.path, finding.line, finding.column, finding.code)
+        known = by_site.get(site)
+        if known is None:
+            by_site[site] = finding
+            continue
+        extra = tuple(entry for entry in finding.entries if entry not in known.entries)
+        if extra:
+            by_site[site] = replace(known, entries=known.entries + extra)
+    return list(by_site.values())
 
 
 def reach(index: ProjectIndex, loop: dict[FunctionKey, Entry]) -> list[Finding]:
     """Findings in every loop function, each with its whole call path."""
     walker = _Reach(index)
     walker.resolve_reachable(loop)
-    best = walker.shortest_paths(loop)
     findings: list[Finding] = []
     for key, resolved in walker.resolved.items():
         entry = loop.get(key)
@@ -266,6 +380,5 @@ def reach(index: ProjectIndex, loop: dict[FunctionKey, Entry]) -> list[Finding]:
             continue
         function = _loop_function(index, key, entry)
         findings += _own_findings(function, resolved.sites)
-        if function.entry is not None:
-            findings += _helper_findings(index, function, resolved.edges, best)
-    return findings
+    findings += _site_findings(index, walker, loop)
+    return _merged(findings)

@@ -194,7 +194,8 @@ def _run(
 ) -> CheckResult:
     extra = {name: code for hook in HOOKS.configured_calls for name, code in hook(config).items()}
     context = _JobContext([], CanonicalNames(extra_blocking=extra), offload_functions(config))
-    files = discover(paths, DEFAULT_EXCLUDE + config.exclude)
+    base = DEFAULT_EXCLUDE if config.exclude is None else config.exclude
+    files = discover(paths, base + config.extend_exclude)
     cache = SummaryCache(cache_dir) if cache_dir is not None else None
     summaries, pending = _collect(files, context.jobs, cache, config.fingerprint(), sources)
     fresh = _analyse_all(context, pending, jobs if jobs is not None else (os.cpu_count() or 1))
@@ -263,16 +264,21 @@ def _findings(
 ) -> CheckResult:
     index = ProjectIndex(summaries, names)
     entrypoints = find_entrypoints(index, frozenset(config.extra_route_decorators))
-    found = reach(index, entrypoints.loop)
+    loop, reached = entrypoints.loop, config.reach
+    if reached is not None:  # only the chosen kinds of entry point count as on the loop
+        loop = {key: entry for key, entry in loop.items() if entry.kind.label in reached}
+    found = reach(index, loop)
     found += dependency_findings(index, entrypoints.routes)
     found += entrypoints.findings
+    if reached is not None:
+        found = [f for f in found if f.context is None or f.context.kind in reached]
     found += (_input_finding(s, s.error) for s in summaries if s.error is not None)
     noqa_by_path = {summary.path: summary.noqa for summary in summaries}
     kept = sorted(
         {
             finding
             for finding in found
-            if config.enabled(finding.code)
+            if config.enabled(finding.code, finding.severity, finding.category)
             and not suppressed(finding.line, finding.code, noqa_by_path.get(finding.path, {}))
         }
     )

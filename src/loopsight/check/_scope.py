@@ -110,7 +110,26 @@ class ModuleScope:
             assert isinstance(node, ast.BinOp)
             # ``path / "name"`` keeps the path's type; other operators yield unknown values
             return self._ref(node.left) if isinstance(node.op, ast.Div) else None
+        if kind is ast.BoolOp:
+            assert isinstance(node, ast.BoolOp)
+            return self._either(node.values)
+        if kind is ast.IfExp:
+            assert isinstance(node, ast.IfExp)
+            return self._either([node.body, node.orelse])
         return None
+
+    def _either(self, values: list[ast.expr]) -> str | None:
+        """The value of ``a or b()`` / ``a if c else b()``: the first branch that is a call's
+        result (the client built when the default is missing), else the first known one."""
+        known: str | None = None
+        for value in values:
+            if isinstance(value, ast.Constant):
+                continue
+            ref = self._ref(value)
+            if ref is not None and ref.endswith(")"):
+                return ref
+            known = known or ref
+        return known
 
     def _annotation(self, node: ast.expr | None) -> str | None:
         """The instance type an annotation names (``Annotated[Session, ...]`` -> Session)."""

@@ -11,7 +11,7 @@ import ast
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from loopsight.check._hooks import CallSeen
+from loopsight.check._hooks import call_context, call_seen
 from loopsight.check._names import CanonicalNames, display
 from loopsight.check._noqa import parse_noqa
 from loopsight.check._registrations import REGISTRARS, literal, registrations
@@ -161,6 +161,10 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         self.prefix = ""
         self.awaited: ast.AST | None = None
         self.lazy_init = 0
+        self.flagged = 0  # under ``if settings.DEBUG:``-style flags
+        self.loop_guarded = 0  # after ``if not can_block(): raise``-style checks
+        self.cached = False  # in a ``functools.cache``/``lru_cache`` function
+        self.lock_body = ""  # the body kind of the ``with lock:`` being classified
         self.bare: ast.AST | None = None
         #: Resources open around the current statement of the current function (refs).
         self.held: list[str] = []
@@ -204,10 +208,15 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             and isinstance(test.comparators[0], ast.Constant)
             and test.comparators[0].value is None
         )
+        flag = _is_dev_flag(test)
+        if lazy and _mentions_loop(test):  # ``if loop is None: asyncio.run(...)``: no loop runs
+            lazy, flag = False, True
         self.lazy_init += lazy
+        self.flagged += flag
         for stmt in node.body:
             self.visit(stmt)
         self.lazy_init -= lazy
+        self.flagged -= flag
         for stmt in node.orelse:
             self.visit(stmt)
 
@@ -232,7 +241,7 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
 
     def visit_Assign(self, node: ast.Assign) -> None:
         self.visit(node.value)
-        ref = self._ref(node.value)
+        ref = self._wrapped(node) or self._ref(node.value)
         if ref is not None and not self.scopes and self.klass is None:
             self._router_prefix(node, ref)
         for target in node.targets:
@@ -241,6 +250,27 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             self._bind_target(target, ref)
         if len(node.targets) == 1:
             self._dependency_alias(node.targets[0], node.value)
+
+    def _wrapped(self, node: ast.Assign) -> str | None:
+        """``app = CORSMiddleware(app, ...)``, ``app = loopsight.instrument(app)``: a wrapper
+        bound to the name it wraps keeps that name's value, so decorators and later uses still
+        see the app (or client) it was."""
+        value, targets = node.value, node.targets
+        if not (isinstance(value, ast.Call) and value.args and len(targets) == 1):
+            return None
+        target, first = targets[0], value.args[0]
+        if not (isinstance(target, ast.Name) and isinstance(first, ast.Name)):
+            return None
+        if target.id != first.id:
+            return None
+        previous = self._lookup(first.id)
+        if not self.scopes and self.klass is None:  # module level: the value bound so far
+            symbol = self.summary.symbols.get(first.id)
+            previous = symbol[1] if symbol is not None and symbol[0] == "ref" else None
+        callee = self._ref(value.func) or ""
+        if previous is None or callee.startswith("builtins."):
+            return None
+        return previous
 
     def _dependency_alias(self, target: ast.expr, value: ast.expr) -> None:
         """``SessionDep = Annotated[Session, Depends(get_session)]`` at module level."""
@@ -321,7 +351,9 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             ref = self._ref(item.context_expr)
             if ref is not None and not isinstance(item.context_expr, ast.Call):
                 # ``with lock:`` acquires: treat it as a call of ``acquire``
+                self.lock_body = _lock_body(node.body, self._is_library_call)
                 self._call_site(self._attr(ref, "acquire"), item.context_expr, CALL)
+                self.lock_body = ""
             elif ref is not None and self.function is not None:
                 self.held.append(ref)  # ``with SessionLocal() as session:`` holds it open
             if item.optional_vars is not None:
@@ -408,8 +440,12 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         saved = (self.function, self.prefix, self.awaited, self.bare, self.held)
         self.function, self.prefix, self.held = facts, qualname + ".", []
         self.scopes.append(scope)
+        guarded, cached = self.loop_guarded, self.cached
+        self.cached = any(decorator.ref in _CACHING for decorator in facts.decorators)
         for stmt in node.body:
             self.visit(stmt)
+            self.loop_guarded += _is_loop_guard(stmt)
+        self.loop_guarded, self.cached = guarded, cached
         self.scopes.pop()
         self.function, self.prefix, self.awaited, self.bare, self.held = saved
 
@@ -540,23 +576,159 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             return
         root = ref.partition(".")[0]
         if ":" in ref or (root not in self.known_roots and root not in self.ignorable_roots):
+            mode |= self._context() << 2  # what the call's hook will see once it is resolved
             function.calls.append((ref, node.lineno, node.col_offset, mode))
         elif root in self.known_roots:
             code = self.names.classify(ref)
             if code is not None:
                 hook = HOOKS.on_call.get(code)
                 if hook is not None:
-                    seen = CallSeen(code, ref, node.lineno, node.col_offset, self.lazy_init > 0)
-                    code = hook(seen)
+                    code = hook(call_seen(code, ref, node.lineno, node.col_offset, self._context()))
             if code is not None:
                 function.sites.append(Site(code, node.lineno, node.col_offset, display(ref)))
             if mode == BARE and self.names.is_coroutine_function(ref):
                 for dropped in HOOKS.dropped_coroutine:
                     function.sites.extend(dropped(display(ref), node.lineno, node.col_offset))
 
+    def _is_library_call(self, node: ast.Call) -> bool:
+        """Whether ``node`` calls a library function the catalogue knows blocks."""
+        ref = self._ref(node.func)
+        return ref is not None and ":" not in ref and self.names.classify(ref) is not None
+
+    def _context(self) -> int:
+        """The packed :func:`call_context` of a call at the current point of the walk."""
+        if not (
+            self.lazy_init or self.cached or self.flagged or self.loop_guarded or self.lock_body
+        ):
+            return 0
+        lazy = self.lazy_init > 0
+        guard = "flag" if self.flagged else "loop" if self.loop_guarded else ""
+        return call_context(lazy, lazy or self.cached, guard, self.lock_body)
+
     def _sites(self, found: Iterator[Site]) -> None:
         if self.function is not None:
             self.function.sites.extend(found)
+
+
+#: Decorators that make a function's body run once per argument set.
+_CACHING = frozenset({"functools.cache", "functools.lru_cache", "functools.cached_property"})
+#: Upper-case flag names that mean "development or tests only".
+_DEV_FLAGS = frozenset({"DEBUG", "TESTING", "DEVELOPMENT_MODE", "DEV_MODE", "DEV"})
+#: Words in a predicate's name that say it tests for a running loop.
+_LOOP_WORDS = ("running_loop", "can_block", "in_async", "event_loop", "is_async_context")
+#: Calls a lock body may make and still only touch memory (container and clock methods).
+_MEMORY_CALLS = frozenset(
+    [
+        "append",
+        "appendleft",
+        "extend",
+        "insert",
+        "pop",
+        "popleft",
+        "popitem",
+        "get",
+        "setdefault",
+        "update",
+        "add",
+        "discard",
+        "remove",
+        "clear",
+        "copy",
+        "items",
+        "keys",
+        "values",
+        "count",
+        "index",
+        "len",
+        "int",
+        "str",
+        "float",
+        "bool",
+        "dict",
+        "list",
+        "set",
+        "tuple",
+        "frozenset",
+        "isinstance",
+        "min",
+        "max",
+        "sum",
+        "sorted",
+        "id",
+        "hash",
+        "monotonic",
+        "time",
+        "perf_counter",
+        "move_to_end",
+    ]
+)
+
+
+def _is_dev_flag(test: ast.expr) -> bool:
+    """``if settings.DEBUG:`` / ``if TESTING:`` / ``if app.debug and ...:``."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return any(_is_dev_flag(value) for value in test.values)
+    name = test.attr if isinstance(test, ast.Attribute) else getattr(test, "id", None)
+    return isinstance(name, str) and name.upper() in _DEV_FLAGS and name.isupper()
+
+
+def _is_loop_guard(stmt: ast.stmt) -> bool:
+    """``if not can_block_current_thread(): raise ...`` (or ``return``) before the call, or
+    ``try: asyncio.get_running_loop() except RuntimeError: pass else: raise ...``."""
+    if isinstance(stmt, ast.If):
+        return _leaves(stmt.body) and _mentions_loop(stmt.test)
+    if isinstance(stmt, ast.Try):
+        return _leaves(stmt.orelse) and any(_mentions_loop(part) for part in stmt.body)
+    return False
+
+
+def _leaves(body: list[ast.stmt]) -> bool:
+    return bool(body) and isinstance(body[-1], (ast.Raise, ast.Return))
+
+
+def _mentions_loop(tree: ast.AST) -> bool:
+    for node in ast.walk(tree):
+        name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+        if isinstance(name, str) and (name == "loop" or any(w in name for w in _LOOP_WORDS)):
+            return True
+    return False
+
+
+def _lock_body(body: list[ast.stmt], blocks: Callable[[ast.Call], bool]) -> str:
+    """``memory`` when a ``with lock:`` body only reads and writes objects in memory,
+    ``lazy`` when it is a double-checked ``if x is None:`` init, else ``""``."""
+    if len(body) == 1 and isinstance(body[0], ast.If):
+        test = body[0].test
+        if (
+            isinstance(test, ast.Compare)
+            and isinstance(test.ops[0], ast.Is)
+            and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value is None
+        ):
+            return "memory" if _memory_only(body, blocks) else "lazy"
+    return "memory" if _memory_only(body, blocks) else ""
+
+
+def _is_empty(stmt: ast.stmt) -> bool:
+    """``pass``, ``...`` or a docstring."""
+    return isinstance(stmt, ast.Pass) or (
+        isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+    )
+
+
+def _memory_only(body: list[ast.stmt], blocks: Callable[[ast.Call], bool]) -> bool:
+    if all(_is_empty(stmt) for stmt in body):
+        return False  # ``with lock: pass`` waits for whoever holds it: a real wait
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, (ast.Await, ast.Yield, ast.YieldFrom, ast.With, ast.While)):
+                return False
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name not in _MEMORY_CALLS or blocks(node):  # ``requests.get`` is no dict
+                    return False
+    return True
 
 
 def summarise(

@@ -52,8 +52,29 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FORMAT",
         help=_FORMAT_HELP.format(formats="see --help"),
     )
-    parser.add_argument("--select", metavar="CODES", help="Comma-separated code prefixes.")
-    parser.add_argument("--ignore", metavar="CODES", help="Comma-separated code prefixes.")
+    parser.add_argument(
+        "--select",
+        metavar="CODES",
+        help="Comma-separated code prefixes or words: blocking, design (category), possible "
+        "(the lower severity, off unless selected: `--select LS,possible`).",
+    )
+    parser.add_argument(
+        "--ignore", metavar="CODES", help="Comma-separated code prefixes or category words."
+    )
+    parser.add_argument(
+        "--exclude",
+        metavar="PATTERNS",
+        help="Comma-separated names or globs to skip, replacing the default list (tests, ...).",
+    )
+    parser.add_argument(
+        "--extend-exclude", metavar="PATTERNS", help="Comma-separated patterns to skip as well."
+    )
+    parser.add_argument(
+        "--reach",
+        metavar="KINDS",
+        help="Comma-separated entry-point kinds to report (route, dependency, middleware, "
+        "lifespan, background_task, websocket, exception_handler, on_event, async_function).",
+    )
     parser.add_argument("--statistics", action="store_true", help="Print counts per code only.")
     parser.add_argument("--config", type=Path, metavar="PATH", help="pyproject.toml to read.")
     parser.add_argument("--no-cache", action="store_true", help="Do not read or write the cache.")
@@ -70,10 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Words ``--select``/``--ignore`` take besides code prefixes (category and severity).
+_WORDS = frozenset({"blocking", "design", "possible"})
+
+
 def _codes(value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
-    return tuple(code.strip().upper() for code in value.split(",") if code.strip())
+    items = (code.strip() for code in value.split(","))
+    return tuple(item.lower() if item.lower() in _WORDS else item.upper() for item in items if item)
+
+
+def _patterns(value: str) -> tuple[str, ...]:
+    return tuple(pattern.strip() for pattern in value.split(",") if pattern.strip())
 
 
 def run(argv: list[str]) -> int:
@@ -89,6 +119,7 @@ def run(argv: list[str]) -> int:
     from dataclasses import replace
 
     from loopsight.check import find_config, load_config, run_check
+    from loopsight.check._config import reach_kinds
     from loopsight.check.renderers import RENDERERS, render_statistics
     from loopsight.errors import LoopsightError
 
@@ -105,6 +136,13 @@ def run(argv: list[str]) -> int:
             settings = replace(settings, select=chosen)
         if dropped is not None:
             settings = replace(settings, ignore=settings.ignore + dropped)
+        if options.exclude is not None:
+            settings = replace(settings, exclude=_patterns(options.exclude))
+        if options.reach is not None:
+            settings = replace(settings, reach=reach_kinds(_patterns(options.reach), "--reach"))
+        if options.extend_exclude is not None:
+            extended = settings.extend_exclude + _patterns(options.extend_exclude)
+            settings = replace(settings, extend_exclude=extended)
         root = Path(settings.source).parent if settings.source else Path.cwd()
         result = run_check(
             targets,

@@ -1,20 +1,20 @@
 def cpu_work(n):
-    return sum(i * i for i in range(n))
+    return sum(i * i for i in range(n))  # LS203
 
 
 def crunch(n):
     total = 0
-    for i in range(1, n):
+    for i in range(1, n):  # LS203
         total += i * i - 1
     return total
 
 
 async def inline(size):
-    return cpu_work(size)  # LS203
+    return cpu_work(size)  # OK: reported at the blocking call
 
 
 async def loop(size):
-    return crunch(size)  # LS203
+    return crunch(size)  # OK: reported at the blocking call
 
 
 async def fine(items, size):

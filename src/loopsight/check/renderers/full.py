@@ -1,10 +1,12 @@
-"""``full``: the headline, the call path hop by hop, and the fix."""
+"""``full``: the headline, the entry points that reach it, the first one's call path hop by
+hop, and the fix."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from loopsight.check._finding import Finding
+from loopsight.check.renderers._base import reached_from
 from loopsight.check.renderers.concise import headline
 
 __all__ = ["render_full"]
@@ -12,6 +14,9 @@ __all__ = ["render_full"]
 
 def _block(finding: Finding) -> str:
     lines = [headline(finding)]
+    reached = reached_from(finding)
+    if reached:
+        lines.append(f"    {reached}")
     if len(finding.call_path) > 1:
         for depth, hop in enumerate(finding.call_path):
             arrow = "   " if depth == 0 else "-> "

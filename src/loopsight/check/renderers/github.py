@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from loopsight.check._finding import Finding
+from loopsight.check.renderers._base import reached_from
 
 __all__ = ["render_github"]
 
@@ -20,8 +21,11 @@ def render_github(findings: Sequence[Finding]) -> str:
     for finding in findings:
         via = " -> ".join(hop.function for hop in finding.call_path)
         message = finding.message + (f" (path: {via})" if len(finding.call_path) > 1 else "")
+        level = "notice" if finding.severity == "possible" else "error"
+        reached = reached_from(finding)
+        message += f"; {reached}" if reached else ""
         out.append(
-            f"::error file={_escape(finding.path, property_value=True)},line={finding.line},"
+            f"::{level} file={_escape(finding.path, property_value=True)},line={finding.line},"
             f"col={finding.column},title={finding.code}::{_escape(message)}\n"
         )
     return "".join(out)

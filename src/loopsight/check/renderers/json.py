@@ -11,5 +11,6 @@ __all__ = ["render_json"]
 
 
 def render_json(findings: Sequence[Finding]) -> str:
-    """``[{"code", "message", "path", "line", "column", "context", "call_path", "fix"}]``."""
+    """``[{"code", "message", "path", "line", "column", "context", "call_path", "fix",
+    "entries"}]``; ``entries`` lists every entry point that reaches the place."""
     return json.dumps([finding.to_dict() for finding in findings], indent=2) + "\n"

@@ -33,12 +33,22 @@ def _flow(hops: Sequence[Hop]) -> dict[str, Any]:
 def _result(finding: Finding) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": finding.code,
-        "level": "error",
+        "level": "note" if finding.severity == "possible" else "error",
         "message": {"text": finding.message},
         "locations": [_location(finding.path, finding.line, finding.column)],
     }
     if len(finding.call_path) > 1:
         result["codeFlows"] = [_flow(finding.call_path)]
+    related = [entry for entry in finding.entries if entry.path and entry.line]
+    if related:  # the entry points that reach the place, each where it calls on
+        result["relatedLocations"] = [
+            {
+                "id": number,
+                **_location(entry.path or "", entry.line or 0),
+                "message": {"text": f"reached from {entry.kind} {entry.shown}"},
+            }
+            for number, entry in enumerate(related)
+        ]
     return result
 
 

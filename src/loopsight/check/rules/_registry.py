@@ -47,6 +47,9 @@ class Rule:
     fix: str
     propagates: bool = True  # reported at the loop function's call when reached through helpers
     template: str | None = None
+    #: ``possible``: cheap or once-only calls, reported only when selected (see ``enabled``).
+    severity: str = "blocking"
+    category: str = "blocking"  # ``design``: LS5xx/LS6xx, about structure, not a call
 
     def describe(self, subject: str, **slots: str) -> str:
         """This rule's message about ``subject``."""
@@ -67,13 +70,28 @@ class Rule:
         context: Context | None = None,
         call_path: tuple[Hop, ...] = (),
         fix_note: str = "",
+        entries: tuple[Context, ...] | None = None,
         **slots: str,
     ) -> Finding:
         """The one way a finding is built: this rule's message about ``subject``, then
-        ``where`` it runs; ``col`` is 0-based as in ``ast``, the finding's is 1-based."""
+        ``where`` it runs; ``col`` is 0-based as in ``ast``, the finding's is 1-based.
+        ``entries`` defaults to ``context`` alone."""
         message = self.describe(subject, **slots) + where
+        if entries is None:
+            entries = (context,) if context is not None else ()
+        fix = self.fix + fix_note
         return Finding(
-            path, line, col + 1, self.code, message, context, call_path, self.fix + fix_note
+            path,
+            line,
+            col + 1,
+            self.code,
+            message,
+            context,
+            call_path,
+            fix,
+            entries,
+            severity=self.severity,
+            category=self.category,
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from loopsight.check._hooks import CallSeen
 from loopsight.check.rules._registry import Methods, Rule, RuleFamily, each, instance, register
 
 if TYPE_CHECKING:
@@ -13,6 +14,49 @@ __all__ = ["BlockingCalls"]
 
 _HTTP_VERBS = "get post put patch delete head options request"
 _AFTER = " (or move the call into `await run_in_threadpool(fn, ...)`)"
+#: One metadata syscall each (microseconds on a local disk): LS120, not LS105.
+_METADATA = frozenset(
+    [
+        "os.path.exists",
+        "os.path.lexists",
+        "os.path.isfile",
+        "os.path.isdir",
+        "os.path.islink",
+        "os.path.ismount",
+        "os.path.getsize",
+        "os.path.getmtime",
+        "os.path.getatime",
+        "os.path.getctime",
+        "os.path.samefile",
+        "os.path.realpath",
+        "os.stat",
+        "os.lstat",
+        "os.readlink",
+        "os.mkdir",
+        "os.makedirs",
+        "os.chmod",
+        "os.utime",
+    ]
+)
+_PATH_METADATA = frozenset(
+    [
+        "exists",
+        "is_file",
+        "is_dir",
+        "is_symlink",
+        "stat",
+        "lstat",
+        "mkdir",
+        "touch",
+        "unlink",
+        "resolve",
+        "samefile",
+        "owner",
+        "group",
+        "readlink",
+        "chmod",
+    ]
+)
 
 
 @register
@@ -83,7 +127,49 @@ class BlockingCalls(RuleFamily):
             "use `asyncio.Lock` / `asyncio.Event` / `asyncio.Queue`, or "
             "`await run_in_threadpool(...)` for the wait",
         ),
+        Rule(
+            "LS111",
+            "sync-twin-of-async-method",
+            "Sync method with an async twin",
+            "await the async twin instead (`arun` for `run`, `async_get` for `get`)",
+        ),
+        Rule(
+            "LS120",
+            "file-metadata-call",
+            "File metadata call",
+            "usually fine on a local disk; on a network file system use `anyio.Path` or "
+            "`await run_in_threadpool(fn, ...)`",
+            severity="possible",
+        ),
+        Rule(
+            "LS121",
+            "blocking-call-first-call-only",
+            "Blocking call on a first call only (lazy init or cached)",
+            "do the work at startup (lifespan), or `await run_in_threadpool(fn, ...)` on first use",
+            severity="possible",
+        ),
+        Rule(
+            "LS122",
+            "blocking-call-guarded",
+            "Blocking call behind a debug/test flag or a running-loop check",
+            "nothing, if the guard holds in production; else see the call's own rule",
+            severity="possible",
+        ),
     )
+
+    def on_call(self, call: CallSeen) -> str | None:
+        """Cheap, once-only and guarded calls get the ``possible`` codes; a lock around
+        in-memory state only is not reported."""
+        code = call.code
+        if code == "LS110" and call.lock_body == "memory":
+            return None
+        if code == "LS105" and _is_metadata(call.callee):
+            return "LS120"
+        if call.guard:
+            return "LS122"
+        if call.once or (code == "LS110" and call.lock_body == "lazy"):
+            return "LS121"
+        return code
 
     def configured_calls(self, config: CheckConfig) -> dict[str, str]:
         """LS100: the project's own blocking calls (``extra-blocking-calls``)."""
@@ -339,3 +425,8 @@ class BlockingCalls(RuleFamily):
         "queue.SimpleQueue": "queue.Queue",
         "multiprocessing.queues.Queue": "multiprocessing.Queue",
     }
+
+
+def _is_metadata(callee: str) -> bool:
+    receiver, _, method = callee.rpartition(".")
+    return callee in _METADATA or (receiver.startswith("pathlib.Path") and method in _PATH_METADATA)

@@ -18,6 +18,7 @@ _BASE_HTTP_MIDDLEWARE = Rule(
     "write a pure ASGI middleware (`async def __call__(self, scope, receive, send)`)",
     propagates=False,
     template="{message}: `{subject}`",
+    category="design",
 )
 
 

@@ -32,6 +32,7 @@ _DEADLOCK = Rule(
     template="`def` route `{route}` takes a pooled session from yield dependency "
     "`{subject}`{via}: its response is validated in the thread pool before the "
     "session closes, so with more requests than threads it can deadlock",
+    category="design",
 )
 
 

@@ -4,4 +4,4 @@ remove = os.remove
 
 
 def wipe(path):
-    remove(path)
+    remove(path)  # LS105

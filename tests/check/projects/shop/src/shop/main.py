@@ -10,7 +10,7 @@ from shop.services import storage
 
 @asynccontextmanager
 async def lifespan(app):
-    load_catalogue()  # LS105
+    load_catalogue()  # OK: reported at the blocking call
     yield
 
 
@@ -22,10 +22,10 @@ app.add_middleware(TimingMiddleware)
 
 @app.on_event("startup")
 def warm_up():
-    storage.warm()  # LS101
+    storage.warm()  # OK: reported at the blocking call
 
 
 @app.exception_handler(ValueError)
 async def on_value_error(request, exc):
-    storage.audit(str(exc))  # LS105
+    storage.audit(str(exc))  # OK: reported at the blocking call
     return None

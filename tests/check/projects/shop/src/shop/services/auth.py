@@ -2,4 +2,4 @@ import requests
 
 
 def check_token(token):
-    return requests.get("https://auth", params={"t": token}).ok
+    return requests.get("https://auth", params={"t": token}).ok  # LS102
