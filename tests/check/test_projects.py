@@ -11,14 +11,18 @@ import pytest
 from loopsight.check import Finding, run_check
 from loopsight.check._finding import Context
 
-from ._annotations import annotations, expected_findings
+from ._annotations import annotations, config_for, expected_findings
 
 PROJECTS = Path(__file__).parent / "projects"
 NAMES = sorted(path.name for path in PROJECTS.iterdir() if path.is_dir())
 
 
 def _check(name: str) -> list[Finding]:
-    return run_check([str(PROJECTS / name)], jobs=1).findings
+    """The project's findings, with the options its ``__init__.py`` asks for, if it has one."""
+    root = PROJECTS / name
+    init = root / "__init__.py"
+    config = config_for(init) if init.exists() else None
+    return run_check([str(root)], config, jobs=1).findings
 
 
 def _relative(finding: Finding, root: Path) -> str:

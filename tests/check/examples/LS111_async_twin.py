@@ -1,3 +1,4 @@
+# loopsight-config: select=LS,possible
 class Index:
     def query(self, text):
         return text

@@ -1,0 +1,1 @@
+# loopsight-config: select=LS,possible
