@@ -39,6 +39,15 @@ def _edit_key(planned: Planned) -> _EditKey:
     return (id(planned.node), planned.edit.kind)
 
 
+def _dropped(planned: Planned, dropped: Container[_EditKey]) -> bool:
+    """Whether the edit, or one made with it, was rolled back."""
+    return any(_edit_key(part) in dropped for part in planned.parts)
+
+
+def _why(planned: Planned, dropped: dict[_EditKey, str]) -> str:
+    return next(dropped[_edit_key(p)] for p in planned.parts if _edit_key(p) in dropped)
+
+
 @dataclass(slots=True)
 class _FilePlan:
     """One file: its bytes as read, its tree, and the fixes allowed for each finding, best
@@ -54,7 +63,7 @@ class _FilePlan:
         """Each finding's first fix not rolled back."""
         chosen = {}
         for finding, candidates in self.candidates.items():
-            left = [p for p in candidates if _edit_key(p) not in dropped]
+            left = [p for p in candidates if not _dropped(p, dropped)]
             if left:
                 chosen[finding] = left[0]
         return chosen
@@ -137,7 +146,8 @@ def _plan_file(
 
 def _edits(plan: _FilePlan, dropped: Container[_EditKey]) -> list[Planned]:
     """The file's distinct edits still in play (one edit may fix several findings)."""
-    return list({_edit_key(p): p for p in plan.chosen(dropped).values()}.values())
+    chosen = plan.chosen(dropped).values()
+    return list({_edit_key(p): p for planned in chosen for p in planned.parts}.values())
 
 
 def _rendered(plan: _FilePlan, edits: list[Planned]) -> bytes | None:
@@ -260,7 +270,7 @@ def fix_findings(
                 outcomes[i] = Outcome(views[i], Status.FIXED, chosen[i].edit)
             else:  # every fix it had was rolled back: report the last one tried
                 last = candidates[-1]
-                reason = dropped[_edit_key(last)]
+                reason = _why(last, dropped)
                 outcomes[i] = Outcome(views[i], Status.ROLLED_BACK, last.edit, reason)
     if rendered:
         _gone_with_others(outcomes, views, left)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 
@@ -45,6 +45,13 @@ class Planned:
     node: cst.CSTNode
     #: what the node becomes, for rewrites built whole (a middleware class)
     replacement: cst.CSTNode | cst.FlattenSentinel[cst.BaseStatement] | None = None
+    #: edits made with this one (the entry's other calls of the same helper): all or none
+    more: tuple[Planned, ...] = ()
+
+    @property
+    def parts(self) -> tuple[Planned, ...]:
+        """This edit and those made with it."""
+        return (self, *self.more)
 
 
 Fixer = Callable[[Finding, FixContext], Planned | None]
@@ -185,7 +192,30 @@ def offload(finding: Finding, context: FixContext) -> Planned | None:
     text = FixKind.OFFLOAD.text.format(runner=runner)
     line = site(finding)[1]
     edit = Edit(FixKind.OFFLOAD, Safety.UNSAFE, context.path, line, text, imports, runner)
-    return Planned(edit, call.node)
+    more = tuple(
+        Planned(replace(edit, line=at), other.node)
+        for at, other in _other_calls(finding, context, call)
+    )
+    return Planned(edit, call.node, more=more)
+
+
+def _other_calls(
+    finding: Finding, context: FixContext, call: CallFacts
+) -> list[tuple[int, CallFacts]]:
+    """The entry function's other calls of the helper it reaches the site through (the entry
+    names one call line; each call blocks, so each is offloaded)."""
+    if not _via_helper(finding):
+        return []
+    function = _loop_function(finding, context)
+    if function is None:
+        return []
+    return [
+        (line, other)
+        for (line, _), calls in sorted(context.facts.calls.items(), key=lambda item: item[0])
+        if function.start <= line <= function.end
+        for other in calls
+        if other.name == call.name and other.node is not call.node and other.awaitable_here
+    ]
 
 
 def _next_hop(finding: Finding) -> str:
