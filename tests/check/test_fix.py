@@ -351,3 +351,21 @@ def test_finding_ended_by_another_fix_counts_as_fixed(
     assert outcomes["LS202"].reason == "removed by another fix"
     assert "def login(password, hashed):" in (tmp_path / "app.py").read_text()
     assert run_check(["."], CONFIG, jobs=1).findings == []
+
+
+def test_a_site_fixed_for_some_entries_only_reports_which(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "app.py").write_text(
+        "import time\n\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+        "def heavy():\n    time.sleep(1)\n\n\n"
+        '@app.get("/a")\nasync def a():\n    heavy()\n\n\n'
+        '@app.get("/b")\nasync def b(client):\n    await client.ping()\n    heavy()\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    report = _fix(tmp_path, unsafe=False)
+    (outcome,) = report.outcomes
+    assert outcome.status is Status.UNSAFE  # b's offload needs --unsafe-fixes
+    assert "fixed for GET /a; not for GET /b" in outcome.reason
+    assert "def a():" in (tmp_path / "app.py").read_text()
+    assert outcome.finding in report.remaining

@@ -19,7 +19,7 @@ from loopsight.check._finding import Finding
 from loopsight.check._runner import run_check
 from loopsight.check.fix import _middleware  # noqa: F401  (registers LS501's fix)
 from loopsight.check.fix._facts import collect
-from loopsight.check.fix._fixers import FIXERS, FixContext, Planned
+from loopsight.check.fix._fixers import FIXERS, FixContext, Planned, site
 from loopsight.check.fix._model import FileFix, FixKind, FixReport, Outcome, Safety, Status
 from loopsight.check.fix._rewrite import rewrite, still_compiles
 
@@ -27,6 +27,8 @@ __all__ = ["fix_findings", "write_fixes"]
 
 _NO_COMPILE = "the fixed file would not compile"
 _NOT_REMOVED = "the re-check still reports the finding"
+#: where a helper site's message starts naming its first entry (see check/_reach.py)
+_REACHED = ", reached from"
 
 
 #: An edit's identity: the node it rewrites and how (two findings may share one edit).
@@ -37,6 +39,15 @@ def _edit_key(planned: Planned) -> _EditKey:
     return (id(planned.node), planned.edit.kind)
 
 
+def _dropped(planned: Planned, dropped: Container[_EditKey]) -> bool:
+    """Whether the edit, or one made with it, was rolled back."""
+    return any(_edit_key(part) in dropped for part in planned.parts)
+
+
+def _why(planned: Planned, dropped: dict[_EditKey, str]) -> str:
+    return next(dropped[_edit_key(p)] for p in planned.parts if _edit_key(p) in dropped)
+
+
 @dataclass(slots=True)
 class _FilePlan:
     """One file: its bytes as read, its tree, and the fixes allowed for each finding, best
@@ -45,13 +56,14 @@ class _FilePlan:
     path: str
     before: bytes
     module: cst.Module
-    candidates: dict[Finding, list[Planned]] = field(default_factory=dict)
+    #: by view (its index in the list of views, see :func:`_views`)
+    candidates: dict[int, list[Planned]] = field(default_factory=dict)
 
-    def chosen(self, dropped: Container[_EditKey]) -> dict[Finding, Planned]:
+    def chosen(self, dropped: Container[_EditKey]) -> dict[int, Planned]:
         """Each finding's first fix not rolled back."""
         chosen = {}
         for finding, candidates in self.candidates.items():
-            left = [p for p in candidates if _edit_key(p) not in dropped]
+            left = [p for p in candidates if not _dropped(p, dropped)]
             if left:
                 chosen[finding] = left[0]
         return chosen
@@ -68,7 +80,9 @@ class _CalledNames:
     def __call__(self, name: str) -> bool:
         if self.names is None:
             self.names = set()
-            for source in discover(self.paths, DEFAULT_EXCLUDE + self.config.exclude):
+            config = self.config
+            base = DEFAULT_EXCLUDE if config.exclude is None else config.exclude
+            for source in discover(self.paths, base + config.extend_exclude):
                 self.names |= _calls_in(Path(source.path))
         return name in self.names
 
@@ -106,9 +120,10 @@ def _choose(finding: Finding, context: FixContext, unsafe: bool) -> tuple[list[P
 
 
 def _plan_file(
-    path: str, findings: list[Finding], called: Callable[[str], bool], unsafe: bool
-) -> tuple[_FilePlan | None, dict[Finding, Outcome]]:
-    outcomes = {f: Outcome(f, Status.NO_FIX) for f in findings}
+    path: str, views: dict[int, Finding], called: Callable[[str], bool], unsafe: bool
+) -> tuple[_FilePlan | None, dict[int, Outcome]]:
+    findings = list(views.values())
+    outcomes = {i: Outcome(f, Status.NO_FIX) for i, f in views.items()}
     if not any(f.code in FIXERS for f in findings):
         return None, outcomes
     try:
@@ -119,19 +134,20 @@ def _plan_file(
         return None, outcomes  # unreadable or unparsable: left untouched
     plan = _FilePlan(path, before, wrapper.module)
     context = FixContext(path, before.splitlines(), collect(wrapper), called, tuple(findings))
-    for finding in findings:
+    for i, finding in views.items():
         allowed, held_back = _choose(finding, context, unsafe)
         if allowed:
-            plan.candidates[finding] = allowed
-            outcomes[finding] = Outcome(finding, Status.FIXED, allowed[0].edit)
+            plan.candidates[i] = allowed
+            outcomes[i] = Outcome(finding, Status.FIXED, allowed[0].edit)
         elif held_back:
-            outcomes[finding] = Outcome(finding, Status.UNSAFE, reason="needs --unsafe-fixes")
+            outcomes[i] = Outcome(finding, Status.UNSAFE, reason="needs --unsafe-fixes")
     return plan, outcomes
 
 
 def _edits(plan: _FilePlan, dropped: Container[_EditKey]) -> list[Planned]:
     """The file's distinct edits still in play (one edit may fix several findings)."""
-    return list({_edit_key(p): p for p in plan.chosen(dropped).values()}.values())
+    chosen = plan.chosen(dropped).values()
+    return list({_edit_key(p): p for planned in chosen for p in planned.parts}.values())
 
 
 def _rendered(plan: _FilePlan, edits: list[Planned]) -> bytes | None:
@@ -163,8 +179,11 @@ def _render(plan: _FilePlan, dropped: set[_EditKey]) -> bytes | None:
 
 
 def _key(finding: Finding) -> tuple[str, str, str, str]:
+    """A view's identity across the re-check (lines may move; the message's tail names the
+    first entry still reaching the site, which a fix of another entry changes)."""
     function = finding.context.function if finding.context is not None else ""
-    return (finding.path, finding.code, finding.message, function)
+    message = finding.message.split(_REACHED, 1)[0]
+    return (finding.path, finding.code, message, function)
 
 
 def _failing(
@@ -172,14 +191,14 @@ def _failing(
     dropped: Container[_EditKey],
     before: list[Finding],
     after: list[Finding],
-) -> dict[_EditKey, str]:
+) -> dict[_EditKey, str]:  # before and after: views, one per entry point
     """Edits to roll back, with why: their finding is still reported, or a finding the code
     did not have appeared where they apply (compared by message: lines may have moved)."""
     counted_before, counted_after = Counter(map(_key, before)), Counter(map(_key, after))
     fixing: dict[tuple[str, str, str, str], list[Planned]] = {}
     for plan in plans:
-        for finding, planned in plan.chosen(dropped).items():
-            fixing.setdefault(_key(finding), []).append(planned)
+        for i, planned in plan.chosen(dropped).items():
+            fixing.setdefault(_key(before[i]), []).append(planned)
     failing: dict[_EditKey, str] = {}
     for key, edits in fixing.items():
         if counted_before[key] - counted_after[key] < len(edits):
@@ -203,15 +222,29 @@ def _near(
     return same or [p for edits in in_file.values() for p in edits]
 
 
+def _views(findings: Iterable[Finding]) -> tuple[list[Finding], list[int]]:
+    """One finding per entry point that reaches it (a fix is made where each entry runs on
+    toward the site): the finding with that entry as its context, and each view's finding
+    (its index in ``findings``)."""
+    views: list[Finding] = []
+    owners: list[int] = []
+    for index, finding in enumerate(findings):
+        entries = finding.entries or ((finding.context,) if finding.context else ())
+        mine = [replace(finding, context=e, entries=(e,)) for e in entries] or [finding]
+        views += mine
+        owners += [index] * len(mine)
+    return views, owners
+
+
 def _plan(
-    findings: list[Finding], paths: list[str], config: CheckConfig, unsafe: bool
-) -> tuple[list[_FilePlan], dict[Finding, Outcome]]:
-    """An edit per finding that has one, by file, and every finding's planned outcome."""
-    by_path: dict[str, list[Finding]] = {}
-    for finding in findings:
-        by_path.setdefault(finding.path, []).append(finding)
+    views: list[Finding], paths: list[str], config: CheckConfig, unsafe: bool
+) -> tuple[list[_FilePlan], dict[int, Outcome]]:
+    """An edit per view that has one, by the file it edits, and every view's planned outcome."""
+    by_path: dict[str, dict[int, Finding]] = {}
+    for i, view in enumerate(views):
+        by_path.setdefault(site(view)[0], {})[i] = view
     called = _CalledNames(paths, config)
-    outcomes: dict[Finding, Outcome] = {}
+    outcomes: dict[int, Outcome] = {}
     plans: list[_FilePlan] = []
     for path, group in by_path.items():
         plan, outcome = _plan_file(path, group, called, unsafe)
@@ -226,22 +259,43 @@ def fix_findings(
 ) -> FixReport:
     """Plan, apply in memory, re-check and roll back; nothing is written (see
     :func:`write_fixes`)."""
-    plans, outcomes = _plan(findings, paths, config, unsafe)
+    views, owners = _views(findings)
+    plans, outcomes = _plan(views, paths, config, unsafe)
     dropped: dict[_EditKey, str] = {}
-    rendered, left = _settle(plans, dropped, findings, paths, config)
+    rendered, left = _settle(plans, dropped, views, paths, config)
     for plan in plans:
         chosen = plan.chosen(dropped)
-        for finding, candidates in plan.candidates.items():
-            if finding in chosen:
-                outcomes[finding] = Outcome(finding, Status.FIXED, chosen[finding].edit)
+        for i, candidates in plan.candidates.items():
+            if i in chosen:
+                outcomes[i] = Outcome(views[i], Status.FIXED, chosen[i].edit)
             else:  # every fix it had was rolled back: report the last one tried
                 last = candidates[-1]
-                reason = dropped[_edit_key(last)]
-                outcomes[finding] = Outcome(finding, Status.ROLLED_BACK, last.edit, reason)
+                reason = _why(last, dropped)
+                outcomes[i] = Outcome(views[i], Status.ROLLED_BACK, last.edit, reason)
     if rendered:
-        _gone_with_others(outcomes, findings, left)
+        _gone_with_others(outcomes, views, left)
     files = tuple(FileFix(p.path, p.before, rendered[p.path]) for p in plans if p.path in rendered)
-    return FixReport(tuple(outcomes[f] for f in findings), files)
+    parts: list[list[Outcome]] = [[] for _ in findings]
+    for i, owner in enumerate(owners):
+        parts[owner].append(outcomes[i])
+    return FixReport(tuple(map(_joined, findings, parts)), files)
+
+
+def _joined(finding: Finding, parts: list[Outcome]) -> Outcome:
+    """A finding's outcome from its entries' outcomes: fixed when every entry is; else the
+    first unfixed entry's status, saying which entries were fixed."""
+    unfixed = [o for o in parts if o.status is not Status.FIXED]
+    if not unfixed:
+        return replace(parts[0], finding=finding)
+    first = unfixed[0]
+    if len(unfixed) == len(parts):
+        return replace(first, finding=finding)
+    fixed = [o.finding.context.shown for o in parts if o.finding.context and o not in unfixed]
+    left = [o.finding.context.shown for o in unfixed if o.finding.context]
+    reason = f"partly fixed: fixed for {', '.join(fixed)}; not for {', '.join(left)}" + (
+        f" ({first.reason})" if first.reason else ""
+    )
+    return replace(first, finding=finding, reason=reason)
 
 
 def _settle(
@@ -263,7 +317,7 @@ def _settle(
                 rendered[plan.path] = after
         if not rendered:
             return rendered, findings
-        recheck = run_check(paths, config, jobs=1, sources=rendered).findings
+        recheck = _views(run_check(paths, config, jobs=1, sources=rendered).findings)[0]
         failing = _failing(plans, set(dropped), findings, recheck)
         if not failing:
             return rendered, recheck
@@ -271,17 +325,17 @@ def _settle(
 
 
 def _gone_with_others(
-    outcomes: dict[Finding, Outcome], findings: list[Finding], left: list[Finding]
+    outcomes: dict[int, Outcome], findings: list[Finding], left: list[Finding]
 ) -> None:
     """Findings no edit was for that the re-check no longer reports (a call made ``def`` or
     moved to a thread also ends the CPU finding at the same place): fixed, by another fix."""
-    fixed = Counter(_key(f) for f in findings if outcomes[f].status is Status.FIXED)
+    fixed = Counter(_key(f) for i, f in enumerate(findings) if outcomes[i].status is Status.FIXED)
     gone = Counter(map(_key, findings)) - Counter(map(_key, left)) - fixed
-    for finding in findings:
+    for i, finding in enumerate(findings):
         key = _key(finding)
-        if outcomes[finding].status in (Status.NO_FIX, Status.UNSAFE) and gone[key] > 0:
+        if outcomes[i].status in (Status.NO_FIX, Status.UNSAFE) and gone[key] > 0:
             gone[key] -= 1
-            outcomes[finding] = Outcome(finding, Status.FIXED, reason="removed by another fix")
+            outcomes[i] = Outcome(finding, Status.FIXED, reason="removed by another fix")
 
 
 def write_fixes(report: FixReport) -> FixReport:

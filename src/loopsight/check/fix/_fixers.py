@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 
@@ -16,7 +16,7 @@ from loopsight.check._finding import Finding
 from loopsight.check.fix._facts import CallFacts, FunctionFacts, ModuleFacts
 from loopsight.check.fix._model import Edit, FixKind, Safety
 
-__all__ = ["FIXERS", "FixContext", "Planned", "fixes"]
+__all__ = ["FIXERS", "FixContext", "Planned", "fixes", "site"]
 
 #: Blocking-call codes a thread can take off the loop (LS109 reads stdin: no fix).
 _BLOCKING = ("LS100", "LS101", "LS102", "LS103", "LS104", "LS105", "LS106", "LS107", "LS108")
@@ -45,6 +45,13 @@ class Planned:
     node: cst.CSTNode
     #: what the node becomes, for rewrites built whole (a middleware class)
     replacement: cst.CSTNode | cst.FlattenSentinel[cst.BaseStatement] | None = None
+    #: edits made with this one (the entry's other calls of the same helper): all or none
+    more: tuple[Planned, ...] = ()
+
+    @property
+    def parts(self) -> tuple[Planned, ...]:
+        """This edit and those made with it."""
+        return (self, *self.more)
 
 
 Fixer = Callable[[Finding, FixContext], Planned | None]
@@ -69,13 +76,27 @@ def _subject(finding: Finding) -> str:
     return text.removesuffix("(...)").removesuffix("()").rsplit(".", 1)[-1]
 
 
+def site(finding: Finding) -> tuple[str, int, int | None]:
+    """Where a fix for the finding's entry point goes: the entry's call toward the finding
+    (path, line, no column) when it goes through a helper, else the finding itself."""
+    entry = finding.context
+    if _via_helper(finding) and entry is not None and entry.path and entry.line:
+        return entry.path, entry.line, None
+    return finding.path, finding.line, finding.column
+
+
 def _call_at(finding: Finding, context: FixContext, name: str) -> CallFacts | None:
-    """The call the finding points at: the one starting there, by name if several do."""
-    if not 0 < finding.line <= len(context.lines):
+    """The call the finding points at (or its entry's call toward it): the one starting
+    there, by name if several do."""
+    _, line, at = site(finding)
+    if not 0 < line <= len(context.lines):
         return None
-    raw = context.lines[finding.line - 1][: finding.column - 1]
-    column = len(raw.decode("utf-8", "replace"))  # ast counts bytes, libcst characters
-    found = context.facts.calls.get((finding.line, column), [])
+    if at is None:  # an entry's call line: any call on it
+        found = [c for (n, _), calls in context.facts.calls.items() if n == line for c in calls]
+    else:
+        raw = context.lines[line - 1][: at - 1]
+        column = len(raw.decode("utf-8", "replace"))  # ast counts bytes, libcst characters
+        found = context.facts.calls.get((line, column), [])
     named = [call for call in found if call.name == name]
     if len(named) == 1:
         return named[0]
@@ -83,14 +104,17 @@ def _call_at(finding: Finding, context: FixContext, name: str) -> CallFacts | No
 
 
 def _via_helper(finding: Finding) -> bool:
-    return len(finding.call_path) > 1
+    entry = finding.context
+    if entry is not None and entry.line is not None:
+        return True  # the entry calls on toward the site
+    return len(finding.call_path) > 1 and entry is None
 
 
 def _loop_function(finding: Finding, context: FixContext) -> FunctionFacts | None:
     if finding.context is None:
         return None
     name = finding.context.function.rsplit(".", 1)[-1]
-    return context.facts.function_at(name, finding.line)
+    return context.facts.function_at(name, site(finding)[1])
 
 
 @fixes("LS301")
@@ -99,7 +123,8 @@ def await_coroutine(finding: Finding, context: FixContext) -> Planned | None:
     call = _call_at(finding, context, _subject(finding))
     if call is None or not call.awaitable_here:
         return None
-    edit = Edit(FixKind.AWAIT, Safety.SAFE, context.path, finding.line, FixKind.AWAIT.text)
+    line = site(finding)[1]
+    edit = Edit(FixKind.AWAIT, Safety.SAFE, context.path, line, FixKind.AWAIT.text)
     return Planned(edit, call.node)
 
 
@@ -152,7 +177,7 @@ def offload(finding: Finding, context: FixContext) -> Planned | None:
     """A blocking call in a coroutine, or the coroutine's call of a sync helper that blocks ->
     ``await run_in_threadpool(f, *args)`` / ``await asyncio.to_thread(f, *args)`` (unsafe: the
     call runs on another thread; the helper itself is never rewritten)."""
-    name = finding.call_path[1].function.rsplit(".", 1)[-1] if _via_helper(finding) else ""
+    name = _next_hop(finding) if _via_helper(finding) else ""
     call = _call_at(finding, context, name or _subject(finding))
     if call is None or not call.awaitable_here:
         return None
@@ -165,5 +190,42 @@ def offload(finding: Finding, context: FixContext) -> Planned | None:
     else:
         runner, imports = "asyncio.to_thread", (("asyncio", None),)
     text = FixKind.OFFLOAD.text.format(runner=runner)
-    edit = Edit(FixKind.OFFLOAD, Safety.UNSAFE, context.path, finding.line, text, imports, runner)
-    return Planned(edit, call.node)
+    line = site(finding)[1]
+    edit = Edit(FixKind.OFFLOAD, Safety.UNSAFE, context.path, line, text, imports, runner)
+    more = tuple(
+        Planned(replace(edit, line=at), other.node)
+        for at, other in _other_calls(finding, context, call)
+    )
+    return Planned(edit, call.node, more=more)
+
+
+def _other_calls(
+    finding: Finding, context: FixContext, call: CallFacts
+) -> list[tuple[int, CallFacts]]:
+    """The entry function's other calls of the helper it reaches the site through (the entry
+    names one call line; each call blocks, so each is offloaded)."""
+    if not _via_helper(finding):
+        return []
+    function = _loop_function(finding, context)
+    if function is None:
+        return []
+    return [
+        (line, other)
+        for (line, _), calls in sorted(context.facts.calls.items(), key=lambda item: item[0])
+        if function.start <= line <= function.end
+        for other in calls
+        if other.name == call.name and other.node is not call.node and other.awaitable_here
+    ]
+
+
+def _next_hop(finding: Finding) -> str:
+    """The function the entry calls toward the finding, when the call path is the entry's
+    (``call_path`` starts at the first entry only; for the others any one call will do)."""
+    path = finding.call_path
+    if (
+        len(path) > 1
+        and finding.context is not None
+        and path[0].function == finding.context.function
+    ):
+        return path[1].function.rsplit(".", 1)[-1]
+    return ""
