@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import signal
+import threading
+import time
 
 import pytest
 
@@ -320,3 +324,16 @@ async def test_run_load_on_a_plain_asyncio_loop(server: ScriptedServer) -> None:
     _ok(result)
     assert result.summary().status == {201: 12}
     assert len(server.log.opened) == 3
+
+
+def test_ctrl_c_after_a_load_still_interrupts(server: ScriptedServer) -> None:
+    """The driver's Ctrl-C handler is gone once the run ends: a later Ctrl-C raises as usual
+    (uvloop leaves its handler bound to the closed loop, which swallowed it)."""
+    before = signal.getsignal(signal.SIGINT)
+    _ok(run_load_sync(LoadConfig(server.url + "/ok", n=4, c=2)))
+    assert signal.getsignal(signal.SIGINT) is before
+    timer = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        time.sleep(5.0)
+    timer.join()

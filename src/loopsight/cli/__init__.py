@@ -19,17 +19,16 @@ __all__ = ["app", "main"]
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["check"]:
-        from loopsight.cli.check import run
+    try:  # from the first import on: a Ctrl-C while the commands load is one line too
+        if args[:1] == ["check"]:
+            from loopsight.cli.check import run
 
-        try:
-            code = run(args[1:])
-        except KeyboardInterrupt:
-            fail("interrupted", 130)
-        raise SystemExit(code)
-    from loopsight.cli import _app
+            raise SystemExit(run(args[1:]))
+        from loopsight.cli import _app
 
-    _app.main(args)
+        _app.main(args)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
 
 
 def __getattr__(name: str) -> Any:

@@ -95,4 +95,6 @@ def main(argv: list[str] | None = None) -> None:
         ctx = getattr(exc, "ctx", None)
         where = getattr(ctx, "command_path", "loopsight") or "loopsight"
         fail(f"{message} (see `{where} --help`)", exit_code)
+    if code == 130:  # typer turns a Ctrl-C inside a command into this return value
+        fail("interrupted", 130)
     raise SystemExit(code if isinstance(code, int) else 0)

@@ -510,11 +510,18 @@ class _Lab:
 
     def run(self, scenarios: Sequence[Scenario]) -> LabRun:
         env = self.startup(scenarios)
-        with _upstream(scenarios, env) as upstream:
-            if upstream is not None:
-                env["LOOPSIGHT_LAB_UPSTREAM"] = upstream.url
-            self.main_loop(scenarios, env, upstream)
+        try:
+            with _upstream(scenarios, env) as upstream:
+                if upstream is not None:
+                    env["LOOPSIGHT_LAB_UPSTREAM"] = upstream.url
+                self.main_loop(scenarios, env, upstream)
+        except KeyboardInterrupt:  # starting or stopping a server: keep the runs so far
+            self.aborted = self.aborted or f"{self._step(scenarios)}: interrupted (Ctrl-C)"
         return self.shutdown(scenarios)
+
+    def _step(self, scenarios: Sequence[Scenario]) -> str:
+        """The scenario the run had reached: the first one not measured yet."""
+        return next((s.name for s in scenarios if s.name not in self.runs), "shutdown")
 
     def startup(self, scenarios: Sequence[Scenario]) -> dict[str, str]:
         """Join the scenarios with the checker's findings; the servers' environment."""

@@ -68,6 +68,7 @@ def run_load_sync(
     """
     loop = new_event_loop()
     handled = False
+    previous = signal.getsignal(signal.SIGINT)
     try:
         run = _make_run(config, loop, Outputs(on_progress, on_second, records))
         if threading.current_thread() is threading.main_thread():
@@ -78,5 +79,8 @@ def run_load_sync(
     finally:
         if handled:
             loop.remove_signal_handler(signal.SIGINT)
+            # uvloop leaves its own handler in place, bound to the closed loop: Ctrl-C would
+            # be lost for the rest of the process (a lab's later steps) unless it is put back.
+            signal.signal(signal.SIGINT, previous)
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
