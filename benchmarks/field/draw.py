@@ -4,6 +4,7 @@
     python benchmarks/field/draw.py draw findings.json --phase before > rows.tsv
     python benchmarks/field/draw.py show findings.json rows.tsv  # each row with its code
     python benchmarks/field/draw.py score                        # precision from judged.tsv
+    python benchmarks/field/draw.py score --still-in later.json --corpus later.json
 
 ``draw`` is reproducible: findings are sorted, then a fixed seed samples each code (a stratum)
 in proportion to its share of the corpus, with at least ``--min`` per code. ``score`` gives the
@@ -102,6 +103,18 @@ def read_rows(path: Path) -> list[dict[str, str]]:
     """The rows of a judged TSV file."""
     with path.open(newline="") as handle:
         return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def still_reported(
+    rows: list[dict[str, str]], findings: list[dict[str, Any]]
+) -> list[dict[str, str]]:
+    """The rows whose finding ``findings`` still holds, their phase marked ``<phase>-kept``."""
+    keys = {(f["package"], f["path"], str(f["line"]), f["code"]) for f in findings}
+    return [
+        {**row, "phase": f"{row['phase']}-kept"}
+        for row in rows
+        if (row["package"], row["path"], row["line"], row["code"]) in keys
+    ]
 
 
 def score(rows: list[dict[str, str]], corpus: Counter[str] | None) -> None:
@@ -209,6 +222,13 @@ def main(argv: list[str] | None = None) -> int:
     scoring = commands.add_parser("score", help="precision of a judged sample")
     scoring.add_argument("rows", type=Path, nargs="?", default=JUDGED)
     scoring.add_argument("--corpus", type=Path, help="findings JSON, to weight codes by share")
+    scoring.add_argument(
+        "--still-in",
+        type=Path,
+        metavar="FINDINGS",
+        help="score only the rows whose finding this run still reports (a later run whose "
+        "findings are a subset of the sampled run's: the rows left are a random sample of it)",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "draw":
@@ -223,7 +243,10 @@ def main(argv: list[str] | None = None) -> int:
             corpus = None
             if args.corpus is not None:
                 corpus = Counter(f["code"] for f in json.loads(args.corpus.read_text()))
-            score(read_rows(args.rows), corpus)
+            rows = read_rows(args.rows)
+            if args.still_in is not None:
+                rows = still_reported(rows, json.loads(args.still_in.read_text()))
+            score(rows, corpus)
     except (OSError, json.JSONDecodeError, KeyError) as error:
         print(f"draw.py {args.command}: cannot read input: {error}", file=sys.stderr)
         return 2

@@ -19,7 +19,7 @@ from loopsight.check._summary import ModuleSummary, summary_from_tuple, summary_
 
 __all__ = ["SummaryCache", "content_key"]
 
-_VERSION = f"loopsight-check-10-{sys.implementation.cache_tag}"  # marshal is per-version
+_VERSION = f"loopsight-check-11-{sys.implementation.cache_tag}"  # marshal is per-version
 _BASE = "check-base.marshal"
 _DELTA = "check-delta.marshal"
 #: Rewrite the base when the delta holds more entries than this.

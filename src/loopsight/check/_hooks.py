@@ -58,6 +58,10 @@ class CallSeen(NamedTuple):
     (``"flag"``) or after a check that leaves when a loop runs (``"loop"``), else ``""``.
     ``lock_body``: for ``with lock:``, ``"memory"`` when the body only touches in-memory state,
     ``"lazy"`` when it is a double-checked ``if x is None:`` init, else ``""``.
+    ``awaited``: the call's result is awaited (the value is async whatever its type says).
+    ``no_disk``: its first argument is an in-memory buffer (``io.BytesIO(...)``) or a kernel
+    file under ``/proc`` or ``/sys``. ``no_wait``: it is asked not to wait (``os.WNOHANG``,
+    ``block=False``, ``blocking=False``, ``timeout=0``).
     """
 
     code: str
@@ -68,9 +72,14 @@ class CallSeen(NamedTuple):
     once: bool = False
     guard: str = ""
     lock_body: str = ""
+    awaited: bool = False
+    no_disk: bool = False
+    no_wait: bool = False
 
 
 _LAZY, _ONCE, _FLAG, _LOOP, _MEMORY_LOCK, _LAZY_LOCK = 1, 2, 4, 8, 16, 32
+#: What the call's own shape says (``call_shape``), packed beside its context.
+AWAITED_CALL, NO_DISK, NO_WAIT = 64, 128, 256
 
 
 def call_context(lazy: bool, once: bool, guard: str, lock_body: str) -> int:
@@ -97,7 +106,17 @@ def call_seen(code: str, callee: str, line: int, col: int, context: int) -> Call
     guard = "flag" if context & _FLAG else "loop" if context & _LOOP else ""
     lock = "memory" if context & _MEMORY_LOCK else "lazy" if context & _LAZY_LOCK else ""
     return CallSeen(
-        code, callee, line, col, bool(context & _LAZY), bool(context & _ONCE), guard, lock
+        code,
+        callee,
+        line,
+        col,
+        bool(context & _LAZY),
+        bool(context & _ONCE),
+        guard,
+        lock,
+        bool(context & AWAITED_CALL),
+        bool(context & NO_DISK),
+        bool(context & NO_WAIT),
     )
 
 

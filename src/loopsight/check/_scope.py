@@ -12,11 +12,23 @@ import ast
 from loopsight.check._names import CanonicalNames
 from loopsight.check._summary import ClassFacts, FunctionFacts, ModuleSummary
 
-__all__ = ["ModuleScope", "last_name", "scan_module_names"]
+__all__ = ["KERNEL_FILE", "ModuleScope", "last_name", "scan_module_names"]
+
+#: The value of a path under ``/proc`` or ``/sys`` (``"/proc/meminfo"``): reading it costs
+#: no disk wait. Not a dotted name, so nothing resolves it as a module.
+KERNEL_FILE = "<kernel-file>"
+_KERNEL_DIRS = ("/proc/", "/sys/")
 
 _WRAPPERS = frozenset(
     {"Optional", "Annotated", "Union", "Generator", "Iterator", "AsyncGenerator", "AsyncIterator"}
 )
+
+
+def _kernel_path(node: ast.expr) -> bool:
+    """``"/proc/meminfo"`` or ``f"/sys/fs/cgroup/{name}"``."""
+    if type(node) is ast.JoinedStr and node.values:
+        node = node.values[0]
+    return type(node) is ast.Constant and str(node.value).startswith(_KERNEL_DIRS)
 
 
 def last_name(ref: str) -> str:
@@ -115,7 +127,11 @@ class ModuleScope:
             return self._either(node.values)
         if kind is ast.IfExp:
             assert isinstance(node, ast.IfExp)
+            if _kernel_path(node.body) and _kernel_path(node.orelse):
+                return KERNEL_FILE
             return self._either([node.body, node.orelse])
+        if _kernel_path(node):
+            return KERNEL_FILE
         return None
 
     def _either(self, values: list[ast.expr]) -> str | None:

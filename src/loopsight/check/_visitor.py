@@ -11,11 +11,11 @@ import ast
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from loopsight.check._hooks import call_context, call_seen
+from loopsight.check._hooks import AWAITED_CALL, NO_DISK, NO_WAIT, call_context, call_seen
 from loopsight.check._names import CanonicalNames, display
 from loopsight.check._noqa import parse_noqa
 from loopsight.check._registrations import REGISTRARS, literal, registrations
-from loopsight.check._scope import ModuleScope, last_name, scan_module_names
+from loopsight.check._scope import KERNEL_FILE, ModuleScope, last_name, scan_module_names
 from loopsight.check._summary import (
     AWAITED,
     BARE,
@@ -165,6 +165,8 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         self.loop_guarded = 0  # after ``if not can_block(): raise``-style checks
         self.cached = False  # in a ``functools.cache``/``lru_cache`` function
         self.lock_body = ""  # the body kind of the ``with lock:`` being classified
+        self.tree: ast.Module | None = None
+        self.defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] | None = None
         self.bare: ast.AST | None = None
         #: Resources open around the current statement of the current function (refs).
         self.held: list[str] = []
@@ -211,17 +213,22 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         flag = _is_dev_flag(test)
         if lazy and _mentions_loop(test):  # ``if loop is None: asyncio.run(...)``: no loop runs
             lazy, flag = False, True
+        windows = _windows_branch(test)  # 1: the body runs on Windows only, -1: the else
+        flag = flag or windows > 0
         self.lazy_init += lazy
         self.flagged += flag
         for stmt in node.body:
             self.visit(stmt)
         self.lazy_init -= lazy
         self.flagged -= flag
+        self.flagged += windows < 0
         for stmt in node.orelse:
             self.visit(stmt)
+        self.flagged -= windows < 0
 
     # -- statements ----------------------------------------------------------------------------
     def visit_Module(self, node: ast.Module) -> None:
+        self.tree = node
         scan_module_names(node.body, self.module_names)
         for stmt in node.body:
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
@@ -351,7 +358,7 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             ref = self._ref(item.context_expr)
             if ref is not None and not isinstance(item.context_expr, ast.Call):
                 # ``with lock:`` acquires: treat it as a call of ``acquire``
-                self.lock_body = _lock_body(node.body, self._is_library_call)
+                self.lock_body = _lock_body(node.body, self._lock_call)
                 self._call_site(self._attr(ref, "acquire"), item.context_expr, CALL)
                 self.lock_body = ""
             elif ref is not None and self.function is not None:
@@ -576,24 +583,92 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             return
         root = ref.partition(".")[0]
         if ":" in ref or (root not in self.known_roots and root not in self.ignorable_roots):
-            mode |= self._context() << 2  # what the call's hook will see once it is resolved
+            # what the call's hook will see once it is resolved
+            mode |= (self._context() | self._shape(node, mode)) << 2
             function.calls.append((ref, node.lineno, node.col_offset, mode))
         elif root in self.known_roots:
             code = self.names.classify(ref)
             if code is not None:
                 hook = HOOKS.on_call.get(code)
                 if hook is not None:
-                    code = hook(call_seen(code, ref, node.lineno, node.col_offset, self._context()))
+                    context = self._context() | self._shape(node, mode)
+                    code = hook(call_seen(code, ref, node.lineno, node.col_offset, context))
             if code is not None:
                 function.sites.append(Site(code, node.lineno, node.col_offset, display(ref)))
             if mode == BARE and self.names.is_coroutine_function(ref):
                 for dropped in HOOKS.dropped_coroutine:
                     function.sites.extend(dropped(display(ref), node.lineno, node.col_offset))
 
-    def _is_library_call(self, node: ast.Call) -> bool:
-        """Whether ``node`` calls a library function the catalogue knows blocks."""
+    def _shape(self, node: ast.expr, mode: int) -> int:
+        """What the call's own shape says (``_hooks.CallSeen``): awaited, on no disk, asked
+        not to wait."""
+        shape = AWAITED_CALL if mode == AWAITED else 0
+        if type(node) is not ast.Call:
+            return shape
+        args = node.args
+        if args:
+            first = args[0]
+            if self._ref(first) in _NO_DISK:
+                shape |= NO_DISK
+            if any(_names_wnohang(arg) for arg in args[1:]):
+                shape |= NO_WAIT
+        for keyword in node.keywords:
+            value = keyword.value
+            if type(value) is ast.Constant and (
+                (keyword.arg in _BLOCK_FLAGS and value.value is False)
+                or (keyword.arg == "timeout" and value.value == 0)
+            ):
+                shape |= NO_WAIT
+        return shape
+
+    def _lock_call(self, node: ast.Call) -> list[ast.stmt] | bool:
+        """What a call inside a ``with lock:`` body does while the lock is held: ``True`` when
+        it may wait (a library call the catalogue knows blocks, or project code of another
+        module), the body of a function of this module it calls (read in turn), else ``False``
+        (container and clock methods, constructors, library calls not known to block, values
+        of unknown type)."""
         ref = self._ref(node.func)
-        return ref is not None and ":" not in ref and self.names.classify(ref) is not None
+        if ref is None:
+            return False
+        if ":" not in ref:
+            return self.names.classify(ref) is not None
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in _MEMORY_CALLS:
+            return False  # ``self._items.get(key)``: a container of the project's
+        module, _, qualname = ref.replace("()", "").partition(":")  # ``m:C()._x``: ``C._x``
+        if module != self.module:
+            return True
+        defs = self._module_defs()
+        # a class of this module: its ``__init__`` (none: an empty body)
+        found = defs.get(qualname + ".__init__") or defs.get(qualname)
+        if found is not None:
+            return found.body
+        owner, _, rest = qualname.partition(".")
+        attr, _, method = rest.partition(".")
+        facts = self.summary.classes.get(owner)
+        held = facts.instance_attrs.get(attr) if facts is not None and method else None
+        if held is not None:  # ``self._conn.execute(...)`` with ``self._conn = connect(...)``
+            held = f"{held}.{method}"
+            return ":" in held or self.names.classify(held) is not None
+        # a method a class of this module inherits, an attribute of unknown type it holds
+        # (``self.clock()``), a value of a type alias: unknown, like any value of unknown type
+        return False
+
+    def _module_defs(self) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
+        """This module's functions and methods by qualname, read once, when a lock needs it."""
+        if self.defs is None:
+            self.defs = {}
+            todo: list[tuple[str, list[ast.stmt]]] = [("", self.tree.body if self.tree else [])]
+            while todo:
+                prefix, body = todo.pop()
+                for stmt in body:
+                    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        self.defs[prefix + stmt.name] = stmt
+                        todo.append((f"{prefix}{stmt.name}.", stmt.body))
+                    elif isinstance(stmt, ast.ClassDef):
+                        self.defs[prefix + stmt.name] = _NO_BODY
+                        todo.append((f"{prefix}{stmt.name}.", stmt.body))
+        return self.defs
 
     def _context(self) -> int:
         """The packed :func:`call_context` of a call at the current point of the walk."""
@@ -610,6 +685,22 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             self.function.sites.extend(found)
 
 
+#: In-memory files and kernel files: a call given one waits for no disk.
+_NO_DISK = frozenset({"io.BytesIO()", "io.StringIO()", KERNEL_FILE})
+#: Keywords that ask a wait not to wait when ``False``.
+_BLOCK_FLAGS = frozenset({"block", "blocking"})
+
+
+def _names_wnohang(node: ast.expr) -> bool:
+    """``os.WNOHANG`` (or ``WNOHANG``, or ``os.WNOHANG | os.WUNTRACED``)."""
+    if type(node) is ast.BinOp:
+        return _names_wnohang(node.left) or _names_wnohang(node.right)
+    name = node.attr if type(node) is ast.Attribute else getattr(node, "id", "")
+    return name == "WNOHANG"
+
+
+#: What :meth:`_Visitor._module_defs` holds for a class: a function whose body says nothing.
+_NO_BODY = ast.FunctionDef("", ast.arguments([], [], None, [], [], None, []), [], [])
 #: Decorators that make a function's body run once per argument set.
 _CACHING = frozenset({"functools.cache", "functools.lru_cache", "functools.cached_property"})
 #: Upper-case flag names that mean "development or tests only".
@@ -672,6 +763,53 @@ def _is_dev_flag(test: ast.expr) -> bool:
     return isinstance(name, str) and name.upper() in _DEV_FLAGS and name.isupper()
 
 
+def _windows_branch(test: ast.expr) -> int:
+    """1 when ``test`` holds on Windows only (``sys.platform == "win32"``, ``os.name == "nt"``,
+    ``platform.system() == "Windows"``, ``sys.platform.startswith("win")``, ``IS_WINDOWS``),
+    -1 when it holds everywhere else (``!=``, ``not``), else 0."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return -_windows_branch(test.operand)
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        right = test.comparators[0]
+        if not (_constant_in(right, _WINDOWS_NAMES) and _platform_value(test.left)):
+            return 0
+        op = type(test.ops[0])
+        return 1 if op in (ast.Eq, ast.Is) else -1 if op in (ast.NotEq, ast.IsNot) else 0
+    if isinstance(test, ast.Call):
+        func = test.func
+        windows = (
+            isinstance(func, ast.Attribute)
+            and func.attr == "startswith"
+            and _platform_value(func.value)
+            and bool(test.args)
+            and _constant_in(test.args[0], {"win"})
+        )
+        return 1 if windows else 0
+    name = test.attr if isinstance(test, ast.Attribute) else getattr(test, "id", "")
+    return 1 if name.lstrip("_") in _WINDOWS_FLAGS else 0
+
+
+def _constant_in(node: ast.expr, values: frozenset[str] | set[str]) -> bool:
+    return isinstance(node, ast.Constant) and node.value in values
+
+
+#: What ``sys.platform``, ``os.name`` and ``platform.system()`` say on Windows.
+_WINDOWS_NAMES = frozenset({"win32", "nt", "Windows", "cygwin"})
+#: Module constants that say the process runs on Windows.
+_WINDOWS_FLAGS = frozenset({"IS_WINDOWS", "ON_WINDOWS", "WINDOWS", "IS_WIN", "WIN32", "is_windows"})
+
+
+def _platform_value(node: ast.expr) -> bool:
+    """``sys.platform``, ``os.name`` or ``platform.system()``."""
+    if isinstance(node, ast.Call):
+        return isinstance(node.func, ast.Attribute) and node.func.attr == "system"
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr in ("platform", "name")
+        and getattr(node.value, "id", "") in ("sys", "os")
+    )
+
+
 def _is_loop_guard(stmt: ast.stmt) -> bool:
     """``if not can_block_current_thread(): raise ...`` (or ``return``) before the call, or
     ``try: asyncio.get_running_loop() except RuntimeError: pass else: raise ...``."""
@@ -694,7 +832,7 @@ def _mentions_loop(tree: ast.AST) -> bool:
     return False
 
 
-def _lock_body(body: list[ast.stmt], blocks: Callable[[ast.Call], bool]) -> str:
+def _lock_body(body: list[ast.stmt], call: Callable[[ast.Call], list[ast.stmt] | bool]) -> str:
     """``memory`` when a ``with lock:`` body only reads and writes objects in memory,
     ``lazy`` when it is a double-checked ``if x is None:`` init, else ``""``."""
     if len(body) == 1 and isinstance(body[0], ast.If):
@@ -705,8 +843,8 @@ def _lock_body(body: list[ast.stmt], blocks: Callable[[ast.Call], bool]) -> str:
             and isinstance(test.comparators[0], ast.Constant)
             and test.comparators[0].value is None
         ):
-            return "memory" if _memory_only(body, blocks) else "lazy"
-    return "memory" if _memory_only(body, blocks) else ""
+            return "memory" if _memory_only(body, call) else "lazy"
+    return "memory" if _memory_only(body, call) else ""
 
 
 def _is_empty(stmt: ast.stmt) -> bool:
@@ -716,19 +854,34 @@ def _is_empty(stmt: ast.stmt) -> bool:
     )
 
 
-def _memory_only(body: list[ast.stmt], blocks: Callable[[ast.Call], bool]) -> bool:
+def _memory_only(
+    body: list[ast.stmt], call: Callable[[ast.Call], list[ast.stmt] | bool], depth: int = 0
+) -> bool:
+    """Whether the body, and the functions of this module it calls (three deep), only touch
+    objects in memory: no wait of its own, no call the catalogue knows blocks, no call into
+    project code of another module (it may block; its body is not read here)."""
     if all(_is_empty(stmt) for stmt in body):
-        return False  # ``with lock: pass`` waits for whoever holds it: a real wait
+        return depth > 0  # ``with lock: pass`` waits for whoever holds it: a real wait
     for stmt in body:
         for node in ast.walk(stmt):
-            if isinstance(node, (ast.Await, ast.Yield, ast.YieldFrom, ast.With, ast.While)):
+            if isinstance(node, (ast.Await, ast.With)) or (
+                isinstance(node, (ast.Yield, ast.YieldFrom)) and not depth  # held while away
+            ):
                 return False
             if isinstance(node, ast.Call):
-                func = node.func
-                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-                if name not in _MEMORY_CALLS or blocks(node):  # ``requests.get`` is no dict
+                does = call(node)
+                if does is True or (
+                    does and (depth >= 2 or not _memory_only(does, call, depth + 1))
+                ):
                     return False
     return True
+
+
+def _reads_memory_only(
+    body: list[ast.stmt], call: Callable[[ast.Call], list[ast.stmt] | bool], depth: int
+) -> bool:
+    """A called function's body, read when the walk is not three deep yet."""
+    return depth < 2 and _memory_only(body, call, depth + 1)
 
 
 def summarise(

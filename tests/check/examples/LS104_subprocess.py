@@ -20,3 +20,8 @@ async def shell():
 async def good():
     proc = await asyncio.create_subprocess_exec("ls")  # OK
     await proc.wait()  # OK
+
+
+async def reap():
+    os.waitpid(-1, os.WNOHANG)  # OK: returns at once
+    os.waitpid(-1, 0)  # LS104

@@ -1,6 +1,9 @@
+import io
 import os
 import shutil
 from pathlib import Path
+
+from PIL import Image
 
 from fastapi import FastAPI
 
@@ -23,7 +26,7 @@ async def write(name: str):
     (BASE / name).write_text("x")  # LS105
     path = Path(name)
     if path.exists():  # OK: a metadata call is LS120, off by default
-        os.remove(path)  # LS105
+        os.remove(path)  # OK: one directory entry removed is LS120 too
     shutil.rmtree("/tmp/x")  # LS105
 
 
@@ -39,3 +42,15 @@ async def listing():
     names = os.listdir("/srv")  # LS105
     with io.open("x.txt") as handle:  # LS105
         return names, handle.read()
+
+
+@app.get("/thumbnail")
+async def thumbnail(data: bytes, pid: int):
+    image = Image.open(io.BytesIO(data))  # OK: an in-memory buffer, no disk
+    with open(f"/proc/{pid}/statm") as handle:  # OK: a kernel file, no disk
+        pages = handle.read()
+    path = "/sys/fs/cgroup/memory.max" if pid else "/sys/fs/cgroup/memory/memory.limit_in_bytes"
+    with open(path) as handle:  # OK
+        limit = handle.read()
+    image.save("thumb.png")  # LS105
+    return pages, limit

@@ -78,3 +78,8 @@ async def pg2():
     with conn.cursor() as cursor:
         cursor.execute("select 1")  # LS106
         return cursor.fetchone()  # LS106
+
+
+async def advisory_lock(db: Session):
+    # annotated ``Session`` but awaited: the value is an ``AsyncSession`` at run time
+    await db.execute("select pg_advisory_lock(1)")  # OK

@@ -1,5 +1,6 @@
 # loopsight-config: select=LS,possible
 import functools
+import sqlite3
 import subprocess
 import threading
 
@@ -50,3 +51,37 @@ async def fetch(url: str):
     # ``get`` is a dict method name too: a catalogued blocking call is still no memory touch
     with _lock:  # LS110
         return requests.get(url).text  # LS102
+
+
+class Registry:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.items: dict[str, object] = {}
+        self.db = sqlite3.connect("registry.db")
+
+    def _remember(self, key, value):
+        self.items[key] = Entry(value)
+
+    def _persist(self, key):
+        with open("/srv/registry", "a") as handle:  # LS105
+            handle.write(key)
+
+    async def add(self, key, value):
+        # a lock around a helper of this module that only touches memory: not reported
+        with self.lock:  # OK
+            self._remember(key, value)
+
+    async def save(self, key):
+        # a lock around a helper of this module that writes a file: others wait on it
+        with self.lock:  # LS110
+            self._persist(key)
+
+    async def record(self, key):
+        # a lock around a query on a connection the instance holds
+        with self.lock:  # LS110
+            self.db.execute("insert into keys values (?)", (key,))  # LS106
+
+
+class Entry:
+    def __init__(self, value):
+        self.value = value

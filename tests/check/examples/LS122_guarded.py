@@ -1,5 +1,8 @@
 # loopsight-config: select=LS,possible
 import asyncio
+import os
+import subprocess
+import sys
 import time
 
 import requests
@@ -68,3 +71,14 @@ def poll():
 @app.get("/login")
 async def login_route():
     return login()
+
+
+@app.post("/open")
+async def open_in_editor(path: str):
+    if sys.platform == "win32":
+        subprocess.run(["notepad", path])  # LS122
+    if os.name != "nt":
+        return path
+    else:
+        subprocess.run(["start", path])  # LS122
+    return path

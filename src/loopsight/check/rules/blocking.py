@@ -36,6 +36,17 @@ _METADATA = frozenset(
         "os.makedirs",
         "os.chmod",
         "os.utime",
+        # one directory-entry change each: no data is read or written
+        "os.remove",
+        "os.unlink",
+        "os.rename",
+        "os.replace",
+        "os.symlink",
+        "os.link",
+        "os.rmdir",
+        "os.chown",
+        "shutil.chown",
+        "shutil.which",  # a stat per PATH entry
     ]
 )
 _PATH_METADATA = frozenset(
@@ -55,6 +66,11 @@ _PATH_METADATA = frozenset(
         "group",
         "readlink",
         "chmod",
+        "rename",
+        "replace",
+        "symlink_to",
+        "hardlink_to",
+        "rmdir",
     ]
 )
 
@@ -154,7 +170,7 @@ class BlockingCalls(RuleFamily):
         Rule(
             "LS122",
             "blocking-call-guarded",
-            "Blocking call behind a debug/test flag or a running-loop check",
+            "Blocking call behind a debug/test flag, a Windows-only branch or a running-loop check",
             "nothing, if the guard holds in production; else see the call's own rule",
             severity="possible",
         ),
@@ -162,8 +178,14 @@ class BlockingCalls(RuleFamily):
 
     def on_call(self, call: CallSeen) -> str | None:
         """Cheap, once-only and guarded calls get the ``possible`` codes; a lock around
-        in-memory state only is not reported."""
+        in-memory state only, an awaited method (the object is async, whatever its annotation
+        says: ``await db.execute(...)`` on an ``AsyncSession`` typed ``Session``), a call told
+        not to wait and file calls on memory or kernel files are not reported. An awaited
+        function (``await time.sleep(1)``) still blocks before the ``await`` fails."""
         code = call.code
+        awaited_method = call.awaited and "()." in call.callee
+        if awaited_method or call.no_wait or (code == "LS105" and call.no_disk):
+            return None
         if code == "LS110" and call.lock_body == "memory":
             return None
         if code == "LS105" and _is_metadata(call.callee):

@@ -1,6 +1,6 @@
-import os
+import shutil
 
-remove = os.remove
+remove = shutil.rmtree
 
 
 def wipe(path):
