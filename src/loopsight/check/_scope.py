@@ -130,7 +130,7 @@ class ModuleScope:
             if _kernel_path(node.body) and _kernel_path(node.orelse):
                 return KERNEL_FILE
             return self._either([node.body, node.orelse])
-        if _kernel_path(node):
+        if (kind is ast.Constant or kind is ast.JoinedStr) and _kernel_path(node):
             return KERNEL_FILE
         return None
 

@@ -237,6 +237,8 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             if name in self.module_names:
                 del self.module_imports[name]  # also assigned: resolve it late
         self.generic_visit(node)
+        # the visitor is a cycle (its handlers): let the tree go now, not at the next collection
+        self.tree = self.defs = None
 
     def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
         bound: dict[str, str] = {}
@@ -608,9 +610,10 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         args = node.args
         if args:
             first = args[0]
-            if self._ref(first) in _NO_DISK:
+            kind = type(first)  # a buffer made or named, a kernel path: not ``self.path``
+            if kind in _MAYBE_NO_DISK and self._ref(first) in _NO_DISK:
                 shape |= NO_DISK
-            if any(_names_wnohang(arg) for arg in args[1:]):
+            if len(args) > 1 and any(_names_wnohang(arg) for arg in args[1:]):
                 shape |= NO_WAIT
         for keyword in node.keywords:
             value = keyword.value
@@ -687,6 +690,8 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
 
 #: In-memory files and kernel files: a call given one waits for no disk.
 _NO_DISK = frozenset({"io.BytesIO()", "io.StringIO()", KERNEL_FILE})
+#: The first arguments that may be one (not ``self.path``: not followed).
+_MAYBE_NO_DISK = frozenset({ast.Call, ast.Name, ast.Constant, ast.JoinedStr})
 #: Keywords that ask a wait not to wait when ``False``.
 _BLOCK_FLAGS = frozenset({"block", "blocking"})
 
