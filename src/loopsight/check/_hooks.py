@@ -61,7 +61,8 @@ class CallSeen(NamedTuple):
     ``awaited``: the call's result is awaited (the value is async whatever its type says).
     ``no_disk``: its first argument is an in-memory buffer (``io.BytesIO(...)``) or a kernel
     file under ``/proc`` or ``/sys``. ``no_wait``: it is asked not to wait (``os.WNOHANG``,
-    ``block=False``, ``blocking=False``, ``timeout=0``).
+    ``block=False``, ``blocking=False``, ``timeout=0``). ``opened_only``: it opens what a
+    ``with`` closes again with nothing done in between (``with os.scandir(p): pass``).
     """
 
     code: str
@@ -75,11 +76,12 @@ class CallSeen(NamedTuple):
     awaited: bool = False
     no_disk: bool = False
     no_wait: bool = False
+    opened_only: bool = False
 
 
 _LAZY, _ONCE, _FLAG, _LOOP, _MEMORY_LOCK, _LAZY_LOCK = 1, 2, 4, 8, 16, 32
 #: What the call's own shape says (``call_shape``), packed beside its context.
-AWAITED_CALL, NO_DISK, NO_WAIT = 64, 128, 256
+AWAITED_CALL, NO_DISK, NO_WAIT, OPENED_ONLY = 64, 128, 256, 512
 
 
 def call_context(lazy: bool, once: bool, guard: str, lock_body: str) -> int:
@@ -117,6 +119,7 @@ def call_seen(code: str, callee: str, line: int, col: int, context: int) -> Call
         bool(context & AWAITED_CALL),
         bool(context & NO_DISK),
         bool(context & NO_WAIT),
+        bool(context & OPENED_ONLY),
     )
 
 

@@ -11,7 +11,14 @@ import ast
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from loopsight.check._hooks import AWAITED_CALL, NO_DISK, NO_WAIT, call_context, call_seen
+from loopsight.check._hooks import (
+    AWAITED_CALL,
+    NO_DISK,
+    NO_WAIT,
+    OPENED_ONLY,
+    call_context,
+    call_seen,
+)
 from loopsight.check._names import CanonicalNames, display
 from loopsight.check._noqa import parse_noqa
 from loopsight.check._registrations import REGISTRARS, literal, registrations
@@ -166,6 +173,7 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         self.cached = False  # in a ``functools.cache``/``lru_cache`` function
         self.lock_body = ""  # the body kind of the ``with lock:`` being classified
         self.tree: ast.Module | None = None
+        self.opened_only: ast.expr | None = None  # the ``with`` call whose body is empty
         self.defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] | None = None
         self.bare: ast.AST | None = None
         #: Resources open around the current statement of the current function (refs).
@@ -355,8 +363,12 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
 
     def visit_With(self, node: ast.With) -> None:
         held = len(self.held)
+        empty = all(_is_empty(stmt) for stmt in node.body)
         for item in node.items:
+            if empty:  # ``with os.scandir(path): pass``: opened and closed, nothing read
+                self.opened_only = item.context_expr
             self.visit(item.context_expr)
+            self.opened_only = None
             ref = self._ref(item.context_expr)
             if ref is not None and not isinstance(item.context_expr, ast.Call):
                 # ``with lock:`` acquires: treat it as a call of ``acquire``
@@ -607,6 +619,8 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         shape = AWAITED_CALL if mode == AWAITED else 0
         if type(node) is not ast.Call:
             return shape
+        if node is self.opened_only:
+            shape |= OPENED_ONLY
         args = node.args
         if args:
             first = args[0]

@@ -22,3 +22,13 @@ async def size(name: str):
 @app.get("/tree")
 async def tree():
     return [name for _, _, names in os.walk("/srv") for name in names]  # LS105
+
+
+@app.post("/check")
+async def readable(directory: str, name: str):
+    # opened and closed, nothing listed: a readability check
+    with os.scandir(directory):  # LS120
+        pass
+    os.unlink(name)  # LS120
+    with os.scandir(directory) as entries:  # LS105
+        return [entry.name for entry in entries]

@@ -188,7 +188,7 @@ class BlockingCalls(RuleFamily):
             return None
         if code == "LS110" and call.lock_body == "memory":
             return None
-        if code == "LS105" and _is_metadata(call.callee):
+        if code == "LS105" and (call.opened_only or _is_metadata(call.callee)):
             return "LS120"
         if call.guard:
             return "LS122"
