@@ -9,6 +9,7 @@ from loopsight.check._hooks import EntryKind, EntryPointFound
 from loopsight.check._index import FunctionKey, ProjectIndex, TargetKind
 from loopsight.check._summary import (
     CALL,
+    MAIN_BLOCK,
     Decorator,
     FunctionFacts,
     Registration,
@@ -265,11 +266,14 @@ _CLI_MODULE_PARTS = frozenset({"cli", "_cli", "__main__", "commands"})
 
 def _runs_own_loop(index: ProjectIndex, module: str, facts: FunctionFacts) -> bool:
     """Whether a sync function that creates a coroutine starts a loop of its own for it: a
-    ``main`` function, a CLI command, or any function of a ``cli``/``__main__`` module.
+    ``main`` function, a module's ``if __name__ == "__main__":`` block, a CLI command, or any
+    function of a ``cli``/``__main__`` module.
 
     Elsewhere a sync function may well hand the coroutine to the running server loop
     (``loop.create_task(coro())``), so it stays a root."""
-    if facts.qualname == "main" or not _CLI_MODULE_PARTS.isdisjoint(module.split(".")):
+    if facts.qualname in ("main", MAIN_BLOCK) or not _CLI_MODULE_PARTS.isdisjoint(
+        module.split(".")
+    ):
         return True
     return any(_foreign_decorator(index, decorator) for decorator in facts.decorators)
 

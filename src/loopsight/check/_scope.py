@@ -113,6 +113,8 @@ class ModuleScope:
                 return None
             if base == "functools.partial":
                 return self._ref(node.args[0]) if node.args else None
+            if base == "pathlib.Path" and node.args and _kernel_path(node.args[0]):
+                return KERNEL_FILE  # ``Path("/proc/meminfo").read_text()`` waits for no disk
             return self._call(base)
         if kind is ast.Subscript:
             assert isinstance(node, ast.Subscript)

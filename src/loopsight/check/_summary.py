@@ -17,6 +17,7 @@ __all__ = [
     "AWAITED",
     "BARE",
     "CALL",
+    "MAIN_BLOCK",
     "ClassFacts",
     "Decorator",
     "Dependency",
@@ -37,6 +38,8 @@ __all__ = [
 #: How a call site is used: a plain call, the operand of ``await``, or a bare statement.
 #: (Plain ints: call sites are the most numerous facts, kept as plain tuples on the hot path.)
 CALL, AWAITED, BARE = 0, 1, 2
+#: The qualname a module's ``if __name__ == "__main__":`` block is summarised under.
+MAIN_BLOCK = "__main__"
 
 
 #: What a name in a module, class or function body is bound to: a function or class defined

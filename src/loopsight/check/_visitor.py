@@ -27,6 +27,7 @@ from loopsight.check._summary import (
     AWAITED,
     BARE,
     CALL,
+    MAIN_BLOCK,
     ClassFacts,
     Decorator,
     Dependency,
@@ -209,6 +210,9 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
                 self.visit(child)
 
     def visit_If(self, node: ast.If) -> None:
+        if self.function is None and self.klass is None and _is_main_block(node.test):
+            self._main_block(node)
+            return
         if type(node.test) not in _LEAVES:
             self.visit(node.test)
         test = node.test
@@ -472,6 +476,21 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
+    def _main_block(self, node: ast.If) -> None:
+        """``if __name__ == "__main__":`` at module level, walked as a sync function named
+        ``MAIN_BLOCK``: a coroutine it hands to ``asyncio.run`` runs on a loop of its own."""
+        facts = FunctionFacts(MAIN_BLOCK, node.lineno, node.col_offset, False)
+        self.summary.functions[MAIN_BLOCK] = facts
+        saved = (self.function, self.prefix, self.awaited, self.bare, self.held)
+        self.function, self.prefix, self.held = facts, MAIN_BLOCK + ".", []
+        self.scopes.append({})
+        for stmt in node.body:
+            self.visit(stmt)
+        self.scopes.pop()
+        self.function, self.prefix, self.awaited, self.bare, self.held = saved
+        for stmt in node.orelse:
+            self.visit(stmt)
+
     def _define(self, name: str, kind: SymbolKind, qualname: str) -> None:
         """Bind ``name`` to a function or class defined in the current scope."""
         symbol: Symbol = (kind, qualname)
@@ -584,6 +603,12 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
                 self.summary.registrations.extend(registrations(last, node, self._ref, scheduler))
             offloaded = last in self.offload
             self._call_site(ref, node, mode)
+            if ref in _LOOP_RUNNERS and node.args:
+                # ``anyio.run(main, x)`` makes ``main(x)`` and runs it on a loop of its own,
+                # as ``asyncio.run(main(x))`` does: the same call, seen the same way
+                runs = self._ref(node.args[0])
+                if runs is not None:
+                    self._call_site(runs, node.args[0], CALL)
         self.visit(node.func)
         for arg in node.args:
             if not (offloaded and isinstance(arg, ast.Lambda)):  # runs off the loop
@@ -625,7 +650,9 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
         if args:
             first = args[0]
             kind = type(first)  # a buffer made or named, a kernel path: not ``self.path``
-            if kind in _MAYBE_NO_DISK and self._ref(first) in _NO_DISK:
+            if (
+                kind in _MAYBE_NO_DISK or (kind is ast.Attribute and first.attr == "devnull")  # type: ignore[attr-defined]
+            ) and self._ref(first) in _NO_DISK:
                 shape |= NO_DISK
             if len(args) > 1 and any(_names_wnohang(arg) for arg in args[1:]):
                 shape |= NO_WAIT
@@ -702,8 +729,10 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             self.function.sites.extend(found)
 
 
+#: Functions that take an async function, call it and run the coroutine on a new loop.
+_LOOP_RUNNERS = frozenset({"anyio.run", "trio.run", "uvloop.run"})
 #: In-memory files and kernel files: a call given one waits for no disk.
-_NO_DISK = frozenset({"io.BytesIO()", "io.StringIO()", KERNEL_FILE})
+_NO_DISK = frozenset({"io.BytesIO()", "io.StringIO()", "os.devnull", KERNEL_FILE})
 #: The first arguments that may be one (not ``self.path``: not followed).
 _MAYBE_NO_DISK = frozenset({ast.Call, ast.Name, ast.Constant, ast.JoinedStr})
 #: Keywords that ask a wait not to wait when ``False``.
@@ -780,6 +809,17 @@ def _is_dev_flag(test: ast.expr) -> bool:
         return any(_is_dev_flag(value) for value in test.values)
     name = test.attr if isinstance(test, ast.Attribute) else getattr(test, "id", None)
     return isinstance(name, str) and name.upper() in _DEV_FLAGS and name.isupper()
+
+
+def _is_main_block(test: ast.expr) -> bool:
+    """``__name__ == "__main__"``."""
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.comparators) == 1
+        and _constant_in(test.comparators[0], {"__main__"})
+    )
 
 
 def _windows_branch(test: ast.expr) -> int:

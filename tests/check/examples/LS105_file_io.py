@@ -54,3 +54,12 @@ async def thumbnail(data: bytes, pid: int):
         limit = handle.read()
     image.save("thumb.png")  # LS105
     return pages, limit
+
+
+@app.get("/boot")
+async def boot(pid: int):
+    boot_id = Path("/proc/sys/kernel/random/boot_id").read_text()  # OK: a kernel file
+    stat = Path(f"/proc/{pid}/stat").read_text()  # OK
+    with open(os.devnull, "w") as sink:  # OK: a device, no disk
+        sink.write(stat)
+    return boot_id
