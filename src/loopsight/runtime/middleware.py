@@ -106,14 +106,20 @@ class LoopsightMiddleware:
         send_wrapper: Send
         if self._headers:
             stalled_until = watch.stalled_until if watch is not None else _never_stalled
-            stalled_at_start = stalled_until(start)
-            server_timing, process_time = self.server_timing, self.process_time
+            # One tuple for the closure, not a cell per value: every name a closure reads is a
+            # cell, made on every request whether the headers are on or not.
+            timing = (
+                clock, start, stalled_until, stalled_until(start), queued, self.server_timing,
+                self.process_time,
+            )  # fmt: skip
 
             def send_wrapper(message: Message) -> Awaitable[None]:
                 nonlocal status
                 if message["type"] == "http.response.start":
                     status = message["status"]
                     try:  # inlined: a call per response costs more than this body
+                        (clock, start, stalled_until, stalled_at_start, queued, server_timing,
+                         process_time) = timing  # fmt: skip
                         now = clock()
                         total = now - start
                         headers = [*message.get("headers", ())]
