@@ -169,7 +169,7 @@ class LoopsightMiddleware:
                 if route_id not in requests.routes:
                     requests.remember_route(route_id, route, scope)
                 requests.finished.append(
-                    (route_id, scope.get("method"), status, start, clock(), queued)
+                    (route_id, scope.get("method"), status, start, clock() - start, queued)
                 )
             except Exception:  # bookkeeping must never break the app
                 _log.debug("loopsight could not record a request", exc_info=True)

@@ -2,7 +2,7 @@
 
 The middleware's whole per-request API is plain data, so that a request costs no Python call
 here: ``started += 1`` when it begins, ``route_id in routes`` (else :meth:`remember_route`) and
-``finished.append((route id, method, status, start, end, queued))`` when it ends. Everything
+``finished.append((route id, method, status, start, seconds, queued))`` when it ends. Everything
 else runs in bulk, each tick and before any read, from any thread.
 """
 
@@ -13,7 +13,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 from itertools import chain, repeat, starmap
-from operator import sub
+from operator import add
 from typing import Any
 
 from loopsight.runtime._types import Scope
@@ -25,7 +25,9 @@ __all__ = ["RequestLog", "RequestRecord"]
 
 _log = logging.getLogger("loopsight")
 _MAX_UNFLUSHED = 1 << 16
-# route id, method, status, start, end, and seconds of the stall it queued behind (or 0.0)
+# route id, method, status, start, seconds it took (its end less its start: the histograms'
+# value, not worked out again for each request when folding), and seconds of the stall it
+# queued behind (or 0.0)
 _Finished = tuple[int, Any, int, float, float, float]
 _WIDTH = 6  # fields of a _Finished
 
@@ -100,12 +102,11 @@ class RequestLog:
         flat = list(chain.from_iterable(batch))
         if len(flat) != _WIDTH * len(batch):
             raise ValueError(
-                "a queued request is not a (route, method, status, start, end, queued)"
+                "a queued request is not a (route, method, status, start, seconds, queued)"
             )
-        route_ids, methods, statuses, starts, ends, queued = (
+        route_ids, methods, statuses, starts, durations, queued = (
             flat[i::_WIDTH] for i in range(_WIDTH)
         )
-        durations = list(map(sub, ends, starts))
         count = len(batch)
         key = (route_ids[0], methods[0], statuses[0])
         if (
@@ -122,6 +123,7 @@ class RequestLog:
                 if seconds:
                     self.queued.add((route_id, method), seconds)
         if self.trace:
+            ends = map(add, starts, durations)
             self.recent.extend(zip(starts, ends, methods, route_ids, statuses, strict=True))
 
     def in_flight(self) -> int:
