@@ -15,6 +15,8 @@ by uvicorn (one worker) in twelve variants measured in the same run, interleaved
   otel           opentelemetry-instrumentation-asgi OpenTelemetryMiddleware (API only: no SDK,
                  so spans are no-ops; the cheapest OTel configuration)
   seed           the seed article's @app.middleware("http") X-Process-Time middleware
+  passthrough    a pure-ASGI middleware that only awaits the app: what one more layer in
+                 Starlette's middleware stack costs, whatever it does
   empty-mw       a pure-ASGI middleware that only wraps send and reads the status: the floor
                  for any pure-Python middleware that measures requests
   static-headers the same, also appending two constant headers as long as loopsight's: the
@@ -66,6 +68,7 @@ VARIANTS = (
     "instrumentator",
     "otel",
     "seed",
+    "passthrough",
     "empty-mw",
     "static-headers",
 )
@@ -134,6 +137,16 @@ elif MODE == "seed":
         response.headers["X-Process-Time"] = str(process_time)
         return response
 
+elif MODE == "passthrough":
+
+    class Passthrough:
+        def __init__(self, app):
+            self.app = app
+
+        async def __call__(self, scope, receive, send):
+            await self.app(scope, receive, send)
+
+    app.add_middleware(Passthrough)
 elif MODE in ("empty-mw", "static-headers"):
     EXTRA = [
         (b"server-timing", b"total;dur=0.123, stall;dur=0.000"),

@@ -16,7 +16,8 @@ from _services import require
 from loopsight.runtime import Runtime, instrument
 from loopsight.runtime.processors import group_stalls, quantile, route_summary
 from loopsight.runtime.records import Activity, Culprit, Stall
-from loopsight.runtime.stats import OTHER, CounterSet, HistogramSet
+from loopsight.runtime.requests import RequestLog
+from loopsight.runtime.stats import OTHER, REQUEST_BUCKETS, CounterSet, HistogramSet
 from loopsight.runtime.threadpool import PoolSample, ThreadPoolMonitor
 
 
@@ -138,6 +139,35 @@ def test_observe_many_equals_observing_one_by_one() -> None:
     for key, row in one.snapshot().items():
         assert many.snapshot()[key][:-1] == row[:-1]  # bucket counts, +Inf included
         assert many.snapshot()[key][-1] == pytest.approx(row[-1])
+
+
+def test_a_batch_of_one_route_folds_like_a_mixed_batch() -> None:
+    a, b = object(), object()
+    records = [(id(a), "GET", 200, 1.0, d, 0.0) for d in (0.004, 0.2, 0.05, 3.0)]
+    alone, mixed = RequestLog(), RequestLog()
+    alone.finished.extend(records)
+    alone.flush()  # one route, method and status: the path without a key per request
+    mixed.finished.extend([*records, (id(b), "POST", 500, 2.0, 0.5, 0.25)])
+    mixed.flush()
+    key = (id(a), "GET", 200)
+    assert alone.histograms.series == {key: mixed.histograms.series[key]}
+    one_by_one = HistogramSet(REQUEST_BUCKETS)
+    for route_id, method, status, _, seconds, _ in records:
+        one_by_one.observe((route_id, method, status), seconds)
+    assert alone.histograms.series == one_by_one.series
+    assert mixed.histograms.series[(id(b), "POST", 500)][-1] == pytest.approx(0.5)
+    assert mixed.queued.snapshot() == {(id(b), "POST"): [1.0, 0.25]}
+    assert (alone.flushed, mixed.flushed, alone.in_flight()) == (4, 5, 0)
+
+
+def test_a_malformed_queued_request_is_dropped_with_its_batch() -> None:
+    log = RequestLog()
+    log.finished.extend([(1, "GET", 200, 1.0, 0.5, 0.0), (1, "GET")])  # type: ignore[list-item]
+    log.flush()  # no exception: the metrics go on
+    assert (log.flushed, log.histograms.series) == (2, {})
+    log.finished.append((1, "GET", 200, 1.0, 0.5, 0.0))
+    log.flush()
+    assert log.histograms.series[(1, "GET", 200)][-2:] == [0, 0.5]
 
 
 def test_quantile_and_route_summary() -> None:

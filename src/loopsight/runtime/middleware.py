@@ -36,11 +36,6 @@ _current_task = asyncio.current_task
 _get_ident = threading.get_ident
 
 
-def _never_stalled(now: float) -> float:
-    """Stalled seconds of a loop loopsight could not watch: none."""
-    return 0.0
-
-
 class LoopsightMiddleware:
     """Watch the event loop on behalf of ``app`` and time its requests.
 
@@ -105,20 +100,31 @@ class LoopsightMiddleware:
         # Two of them rather than one with a branch: this runs once per response message.
         send_wrapper: Send
         if self._headers:
-            stalled_until = watch.stalled_until if watch is not None else _never_stalled
-            stalled_at_start = stalled_until(start)
-            server_timing, process_time = self.server_timing, self.process_time
+            # One tuple for the closure, not a cell per value: every name a closure reads is a
+            # cell, made on every request whether the headers are on or not.
+            timing = (
+                clock, start, watch, watch.stalled_until(start) if watch is not None else 0.0,
+                queued, self.server_timing, self.process_time,
+            )  # fmt: skip
 
             def send_wrapper(message: Message) -> Awaitable[None]:
                 nonlocal status
                 if message["type"] == "http.response.start":
                     status = message["status"]
                     try:  # inlined: a call per response costs more than this body
+                        (clock, start, watch, stalled_at_start, queued, server_timing,
+                         process_time) = timing  # fmt: skip
                         now = clock()
                         total = now - start
                         headers = [*message.get("headers", ())]
                         if server_timing:
-                            stalled = stalled_until(now) - stalled_at_start
+                            # stalled_until(now) - stalled_at_start, inlined (a call cost more)
+                            stalled = 0.0
+                            if watch is not None:
+                                overdue = now - watch.next_due
+                                stalled = watch.stalled_total - stalled_at_start
+                                if overdue >= watch.watchdog.threshold:
+                                    stalled += overdue
                             if stalled <= 0.0:  # the usual case: one float to format, not two
                                 value = b"total;dur=%.3f, stall;dur=0.000" % (total * 1000,)
                             else:
@@ -133,8 +139,7 @@ class LoopsightMiddleware:
                         if process_time:
                             headers.append((b"x-process-time", b"%.6f" % total))
                         # A copy: frameworks may send the same headers list for every response.
-                        message = dict(message)
-                        message["headers"] = headers
+                        message = {**message, "headers": headers}
                     except Exception:
                         _log.debug("loopsight could not add timing headers", exc_info=True)
                 return send(message)
@@ -163,7 +168,7 @@ class LoopsightMiddleware:
                 if route_id not in requests.routes:
                     requests.remember_route(route_id, route, scope)
                 requests.finished.append(
-                    (route_id, scope.get("method"), status, start, clock(), queued)
+                    (route_id, scope.get("method"), status, start, clock() - start, queued)
                 )
             except Exception:  # bookkeeping must never break the app
                 _log.debug("loopsight could not record a request", exc_info=True)

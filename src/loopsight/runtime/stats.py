@@ -67,28 +67,35 @@ class HistogramSet:
         row[-1] += value
 
     def observe_many(self, keys: Sequence[tuple[Any, ...]], values: Sequence[float]) -> None:
-        """``observe(key, value)`` for each pair, with the per-pair work done in C.
-
-        Each key's values are sorted; a bound's count is then one ``bisect`` in them.
-        """
-        series, bounds, width = self.series, self.bounds, len(self.bounds) + 2
+        """``observe(key, value)`` for each pair, with the per-pair work done in C."""
         # In order of appearance, as observe() would fold them past the cap.
-        groups: dict[tuple[Any, ...], list[float]] = {key: [] for key in keys}
+        groups: dict[tuple[Any, ...], list[float]] = dict.fromkeys(keys)  # type: ignore[assignment]
         if len(groups) == 1:  # the usual batch: one route under load
-            groups[keys[0]] = list(values)
-        else:
-            for key, value in zip(keys, values, strict=True):
-                groups[key].append(value)
+            self.observe_group(keys[0], list(values))
+            return
+        for key, value in zip(keys, values, strict=True):
+            group = groups[key]
+            if group is None:
+                groups[key] = [value]
+            else:
+                group.append(value)
         for key, group in groups.items():
-            row = series.get(key) or _new_row(series, key, self.max_series, width)
-            group.sort()
-            below = 0
-            for i, bound in enumerate(bounds):
-                upto = bisect_right(group, bound)  # values <= bound: this bucket and lower
-                row[i] += upto - below
-                below = upto
-            row[-2] += len(group) - below
-            row[-1] += sum(group)
+            self.observe_group(key, group)
+
+    def observe_group(self, key: tuple[Any, ...], values: list[float]) -> None:
+        """``observe(key, value)`` for each of ``values`` (sorted in place): a bound's count
+        is one ``bisect`` in them."""
+        row = self.series.get(key) or _new_row(
+            self.series, key, self.max_series, len(self.bounds) + 2
+        )
+        values.sort()
+        below = 0
+        for i, bound in enumerate(self.bounds):
+            upto = bisect_right(values, bound)  # values <= bound: this bucket and lower
+            row[i] += upto - below
+            below = upto
+        row[-2] += len(values) - below
+        row[-1] += sum(values)
 
     def snapshot(self) -> dict[tuple[Any, ...], list[float]]:
         """A consistent-enough copy for exporters."""

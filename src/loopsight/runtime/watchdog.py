@@ -153,7 +153,9 @@ class LoopWatch:
                 wd.after_beat(self, now)
 
     def stalled_until(self, now: float) -> float:
-        """Cumulative stalled seconds up to ``now``, counting a stall still in progress."""
+        """Cumulative stalled seconds up to ``now``, counting a stall still in progress.
+
+        LoopsightMiddleware's timing header inlines this: change both together."""
         overdue = now - self.next_due
         return self.stalled_total + (overdue if overdue >= self.watchdog.threshold else 0.0)
 
