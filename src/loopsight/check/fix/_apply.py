@@ -18,9 +18,10 @@ from loopsight.check._files import DEFAULT_EXCLUDE, discover
 from loopsight.check._finding import Finding
 from loopsight.check._runner import run_check
 from loopsight.check.fix import _middleware  # noqa: F401  (registers LS501's fix)
-from loopsight.check.fix._facts import collect
+from loopsight.check.fix._facts import ModuleFacts, collect
 from loopsight.check.fix._fixers import FIXERS, FixContext, Planned, site
 from loopsight.check.fix._model import FileFix, FixKind, FixReport, Outcome, Safety, Status
+from loopsight.check.fix._regions import Region, cut
 from loopsight.check.fix._rewrite import rewrite, still_compiles
 
 __all__ = ["fix_findings", "write_fixes"]
@@ -55,7 +56,9 @@ class _FilePlan:
 
     path: str
     before: bytes
-    module: cst.Module
+    #: the parts of the file the fixes touch, parsed (see ``_regions``)
+    regions: list[Region]
+    facts: ModuleFacts
     #: by view (its index in the list of views, see :func:`_views`)
     candidates: dict[int, list[Planned]] = field(default_factory=dict)
 
@@ -128,12 +131,13 @@ def _plan_file(
         return None, outcomes
     try:
         before = Path(path).read_bytes()
-        # a fresh tree: the wrapper's defensive deep copy would cost as much as the parse
-        wrapper = cst.MetadataWrapper(cst.parse_module(before), unsafe_skip_copy=True)
+        lines = {site(f)[1] for f in findings} | {f.line for f in findings}
+        regions, tree = cut(before, lines)
     except (OSError, cst.ParserSyntaxError, UnicodeDecodeError):
         return None, outcomes  # unreadable or unparsable: left untouched
-    plan = _FilePlan(path, before, wrapper.module)
-    context = FixContext(path, before.splitlines(), collect(wrapper), called, tuple(findings))
+    facts = collect(regions, tree)
+    plan = _FilePlan(path, before, regions, facts)
+    context = FixContext(path, before.splitlines(), facts, called, tuple(findings))
     for i, finding in views.items():
         allowed, held_back = _choose(finding, context, unsafe)
         if allowed:
@@ -153,7 +157,8 @@ def _edits(plan: _FilePlan, dropped: Container[_EditKey]) -> list[Planned]:
 def _rendered(plan: _FilePlan, edits: list[Planned]) -> bytes | None:
     """The file with ``edits`` applied, if it still compiles."""
     try:
-        after = rewrite(plan.module, edits)
+        paths = plan.facts.holding(p.node for p in edits)
+        after = rewrite(plan.before, plan.regions, edits, paths)
     except Exception:  # a libcst refusal is one bad edit: roll it back and go on
         return None
     return after if still_compiles(after, plan.path) else None
