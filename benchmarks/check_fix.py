@@ -8,7 +8,7 @@ of fixes reported.
 
 The copy is made in a temporary folder; the package cache is never written to. A changed line
 belongs to a finding that was fixed (or partly fixed) when it is the finding's line, a line of
-its call path, or a line of an entry point it lists: the entry's call toward the finding or
+its call path, or a line of an entry point it lists: the entry's calls toward the finding or
 its ``def`` line; for a rewritten middleware, its whole declaration. Added or merged import
 lines are counted apart (``imports``). Every other changed line is listed under the table
 (``other``), with its text before and after and the nearest fixed finding.
@@ -178,7 +178,8 @@ def _allowed(root: Path, findings: list[dict[str, Any]]) -> dict[str, set[int]]:
         for entry in entries:
             path = entry["path"] or finding["path"]
             at = entry["line"] or finding["line"]
-            add(path, entry["line"])
+            for line in entry.get("calls") or [entry["line"]]:
+                add(path, line)
             tree = _tree(root, path, trees)
             if tree is not None:
                 add(path, _def_line(tree, entry["function"], at))

@@ -369,3 +369,47 @@ def test_a_site_fixed_for_some_entries_only_reports_which(
     assert "fixed for GET /a; not for GET /b" in outcome.reason
     assert "def a():" in (tmp_path / "app.py").read_text()
     assert outcome.finding in report.remaining
+
+
+NOQA_CALL = """import asyncio
+import time
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+def helper():
+    time.sleep(1)
+
+
+@app.get("/")
+async def route(flag: bool):
+    await asyncio.sleep(0)
+    helper()
+    if flag:
+        helper()
+    helper()  # noqa: LS101
+    return 1
+"""
+
+
+def test_an_entry_lists_every_call_toward_the_site_and_only_those_are_offloaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "app.py").write_text(NOQA_CALL)
+    monkeypatch.chdir(tmp_path)
+    (finding,) = run_check(["."], CONFIG, jobs=1).findings
+    assert finding.context is not None
+    assert (finding.context.line, finding.context.calls) == (16, (16, 18))
+
+    report = _fix(tmp_path, unsafe=True)
+
+    assert report.count(Status.FIXED) == 1
+    lines = (tmp_path / "app.py").read_text().splitlines()
+    assert lines[16:20] == [
+        "    await run_in_threadpool(helper)",
+        "    if flag:",
+        "        await run_in_threadpool(helper)",
+        "    helper()  # noqa: LS101",
+    ]

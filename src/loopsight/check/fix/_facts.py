@@ -59,6 +59,8 @@ class ModuleFacts:
     classes: list[tuple[str, int, cst.ClassDef]] = field(default_factory=list)
     framework: str | None = None
     imported: set[str] = field(default_factory=set)
+    #: calls by the line they start on, with their column
+    lines: dict[int, list[tuple[int, CallFacts]]] = field(default_factory=dict)
     #: each node's parent, by id (the rewriter walks down only toward the nodes it rewrites)
     parents: dict[int, int] = field(default_factory=dict)
 
@@ -82,6 +84,10 @@ class ModuleFacts:
         """Note an imported ``name`` (bound to ``bound`` when aliased)."""
         self.imports_from(name)
         self.imported.add(bound if bound is not None else name.split(".")[0])
+
+    def calls_on(self, line: int) -> list[CallFacts]:
+        """The calls starting on ``line``, left to right."""
+        return [call for _, call in sorted(self.lines.get(line, ()), key=lambda pair: pair[0])]
 
     def function_at(self, name: str, line: int) -> FunctionFacts | None:
         """The innermost function called ``name`` whose lines hold ``line``."""
@@ -195,7 +201,9 @@ class _Collector(cst.CSTVisitor):
         call = CallFacts(node, callee_name(node.func), here)
         if call.name in _LOOP_BOUND:
             self._mark_loop_bound()
-        self.facts.calls.setdefault((start.line + self.shift, start.column), []).append(call)
+        line = start.line + self.shift
+        self.facts.calls.setdefault((line, start.column), []).append(call)
+        self.facts.lines.setdefault(line, []).append((start.column, call))
 
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
