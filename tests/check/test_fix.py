@@ -413,3 +413,20 @@ def test_an_entry_lists_every_call_toward_the_site_and_only_those_are_offloaded(
         "        await run_in_threadpool(helper)",
         "    helper()  # noqa: LS101",
     ]
+
+
+def test_a_recheck_with_the_checks_summaries_parses_only_the_rewritten_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "app.py").write_text(NOQA_CALL)
+    (tmp_path / "other.py").write_text("import time\n\n\nasync def tick():\n    time.sleep(1)\n")
+    monkeypatch.chdir(tmp_path)
+    first = run_check(["."], CONFIG, jobs=1)
+    rewritten = {"other.py": b"import asyncio\n\n\nasync def tick():\n    await asyncio.sleep(1)\n"}
+
+    again = run_check(["."], CONFIG, jobs=1, sources=rewritten, known=first.summaries)
+
+    assert again.parsed == 1
+    assert again.findings == run_check(["."], CONFIG, jobs=1, sources=rewritten).findings
+    assert [f.path for f in first.findings] == ["app.py", "other.py"]
+    assert [f.path for f in again.findings] == ["app.py"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from loopsight.check._config import CheckConfig
 from loopsight.check._files import DEFAULT_EXCLUDE, discover
 from loopsight.check._finding import Finding
 from loopsight.check._runner import run_check
+from loopsight.check._summary import ModuleSummary
 from loopsight.check.fix import _middleware  # noqa: F401  (registers LS501's fix)
 from loopsight.check.fix._facts import ModuleFacts, collect
 from loopsight.check.fix._fixers import FIXERS, FixContext, Planned, site
@@ -260,14 +261,20 @@ def _plan(
 
 
 def fix_findings(
-    findings: list[Finding], paths: list[str], config: CheckConfig, *, unsafe: bool = False
+    findings: list[Finding],
+    paths: list[str],
+    config: CheckConfig,
+    *,
+    unsafe: bool = False,
+    known: Mapping[str, ModuleSummary] | None = None,
 ) -> FixReport:
     """Plan, apply in memory, re-check and roll back; nothing is written (see
-    :func:`write_fixes`)."""
+    :func:`write_fixes`). ``known``: the check's summaries (``CheckResult.summaries``), so
+    that a re-check parses only the rewritten files."""
     views, owners = _views(findings)
     plans, outcomes = _plan(views, paths, config, unsafe)
     dropped: dict[_EditKey, str] = {}
-    rendered, left = _settle(plans, dropped, views, paths, config)
+    rendered, left = _settle(plans, dropped, views, (paths, config, known or {}))
     for plan in plans:
         chosen = plan.chosen(dropped)
         for i, candidates in plan.candidates.items():
@@ -307,11 +314,11 @@ def _settle(
     plans: list[_FilePlan],
     dropped: dict[_EditKey, str],
     findings: list[Finding],
-    paths: list[str],
-    config: CheckConfig,
+    project: tuple[list[str], CheckConfig, Mapping[str, ModuleSummary]],
 ) -> tuple[dict[str, bytes], list[Finding]]:
     """Render and re-check until every edit left removes its finding (each round drops at
     least one edit, so this ends): the rewritten files and the findings they still have."""
+    paths, config, known = project
     while True:
         rendered: dict[str, bytes] = {}
         for plan in plans:
@@ -322,7 +329,8 @@ def _settle(
                 rendered[plan.path] = after
         if not rendered:
             return rendered, findings
-        recheck = _views(run_check(paths, config, jobs=1, sources=rendered).findings)[0]
+        again = run_check(paths, config, jobs=1, sources=rendered, known=known)
+        recheck = _views(again.findings)[0]
         failing = _failing(plans, set(dropped), findings, recheck)
         if not failing:
             return rendered, recheck
