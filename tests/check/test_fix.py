@@ -430,3 +430,44 @@ def test_a_recheck_with_the_checks_summaries_parses_only_the_rewritten_files(
     assert again.findings == run_check(["."], CONFIG, jobs=1, sources=rewritten).findings
     assert [f.path for f in first.findings] == ["app.py", "other.py"]
     assert [f.path for f in again.findings] == ["app.py"]
+
+
+PARENTHESISED = """import time
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+def prepare(name):
+    time.sleep(1)
+    return name, 1
+
+
+@app.get("/")
+async def route(name: str):
+    await app.router.startup()
+    first, second = (
+        prepare(name)
+    )
+    return first
+"""
+
+
+def test_an_offloaded_call_in_its_own_parentheses_keeps_the_lines_around_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "app.py").write_text(PARENTHESISED)
+    monkeypatch.chdir(tmp_path)
+
+    report = _fix(tmp_path, unsafe=True)
+
+    assert report.count(Status.FIXED) == 1
+    lines = (tmp_path / "app.py").read_text().splitlines()
+    at = lines.index("    first, second = (")
+    assert lines[at : at + 4] == [
+        "    first, second = (",
+        "        await run_in_threadpool(prepare, name)",
+        "    )",
+        "    return first",
+    ]

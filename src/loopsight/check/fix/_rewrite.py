@@ -24,6 +24,13 @@ def _parenthesised(node: cst.BaseExpression) -> cst.BaseExpression:
     return node
 
 
+def _awaited(call: cst.Call) -> cst.Await:
+    """``await call`` inside the call's own parentheses: ``x = (\n    f()\n)`` keeps its
+    first line (an ``await`` before the parenthesis would change a line the finding does not
+    name)."""
+    return cst.Await(call.with_changes(lpar=[], rpar=[]), lpar=call.lpar, rpar=call.rpar)
+
+
 _Based = TypeVar("_Based", cst.Call, cst.Attribute, cst.Subscript)
 
 
@@ -80,7 +87,7 @@ class _Rewriter(cst.CSTTransformer):
         kind = item.edit.kind
         if kind is FixKind.ASYNC_SLEEP:
             sleep = cst.parse_expression(item.edit.callee)
-            return cst.Await(updated_node.with_changes(func=sleep))
+            return _awaited(updated_node.with_changes(func=sleep))
         if kind is FixKind.OFFLOAD:
             func = cst.parse_expression(item.edit.callee)
             # one argument a line stays so: the callee gets a line of its own
@@ -96,8 +103,8 @@ class _Rewriter(cst.CSTTransformer):
                 if updated_node.args
                 else cst.MaybeSentinel.DEFAULT,
             )
-            return cst.Await(updated_node.with_changes(func=func, args=[first, *updated_node.args]))
-        return cst.Await(updated_node)  # FixKind.AWAIT
+            return _awaited(updated_node.with_changes(func=func, args=[first, *updated_node.args]))
+        return _awaited(updated_node)  # FixKind.AWAIT
 
     def leave_Attribute(
         self, original_node: cst.Attribute, updated_node: cst.Attribute
