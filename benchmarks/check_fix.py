@@ -168,7 +168,8 @@ def _allowed(root: Path, findings: list[dict[str, Any]]) -> dict[str, set[int]]:
             allowed.setdefault(path, set()).add(line)
 
     for finding in findings:
-        applied = finding["fix_status"] == "fixed" or finding["applied_fix"] is not None
+        partly = (finding["fix_reason"] or "").startswith("partly fixed")
+        applied = finding["fix_status"] == "fixed" or finding["applied_fix"] is not None or partly
         if not applied:
             continue
         add(finding["path"], finding["line"])
