@@ -369,3 +369,105 @@ def test_a_site_fixed_for_some_entries_only_reports_which(
     assert "fixed for GET /a; not for GET /b" in outcome.reason
     assert "def a():" in (tmp_path / "app.py").read_text()
     assert outcome.finding in report.remaining
+
+
+NOQA_CALL = """import asyncio
+import time
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+def helper():
+    time.sleep(1)
+
+
+@app.get("/")
+async def route(flag: bool):
+    await asyncio.sleep(0)
+    helper()
+    if flag:
+        helper()
+    helper()  # noqa: LS101
+    return 1
+"""
+
+
+def test_an_entry_lists_every_call_toward_the_site_and_only_those_are_offloaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "app.py").write_text(NOQA_CALL)
+    monkeypatch.chdir(tmp_path)
+    (finding,) = run_check(["."], CONFIG, jobs=1).findings
+    assert finding.context is not None
+    assert (finding.context.line, finding.context.calls) == (16, (16, 18))
+
+    report = _fix(tmp_path, unsafe=True)
+
+    assert report.count(Status.FIXED) == 1
+    lines = (tmp_path / "app.py").read_text().splitlines()
+    assert lines[16:20] == [
+        "    await run_in_threadpool(helper)",
+        "    if flag:",
+        "        await run_in_threadpool(helper)",
+        "    helper()  # noqa: LS101",
+    ]
+
+
+def test_a_recheck_with_the_checks_summaries_parses_only_the_rewritten_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "app.py").write_text(NOQA_CALL)
+    (tmp_path / "other.py").write_text("import time\n\n\nasync def tick():\n    time.sleep(1)\n")
+    monkeypatch.chdir(tmp_path)
+    first = run_check(["."], CONFIG, jobs=1)
+    rewritten = {"other.py": b"import asyncio\n\n\nasync def tick():\n    await asyncio.sleep(1)\n"}
+
+    again = run_check(["."], CONFIG, jobs=1, sources=rewritten, known=first.summaries)
+
+    assert again.parsed == 1
+    assert again.findings == run_check(["."], CONFIG, jobs=1, sources=rewritten).findings
+    assert [f.path for f in first.findings] == ["app.py", "other.py"]
+    assert [f.path for f in again.findings] == ["app.py"]
+
+
+PARENTHESISED = """import time
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+def prepare(name):
+    time.sleep(1)
+    return name, 1
+
+
+@app.get("/")
+async def route(name: str):
+    await app.router.startup()
+    first, second = (
+        prepare(name)
+    )
+    return first
+"""
+
+
+def test_an_offloaded_call_in_its_own_parentheses_keeps_the_lines_around_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "app.py").write_text(PARENTHESISED)
+    monkeypatch.chdir(tmp_path)
+
+    report = _fix(tmp_path, unsafe=True)
+
+    assert report.count(Status.FIXED) == 1
+    lines = (tmp_path / "app.py").read_text().splitlines()
+    at = lines.index("    first, second = (")
+    assert lines[at : at + 4] == [
+        "    first, second = (",
+        "        await run_in_threadpool(prepare, name)",
+        "    )",
+        "    return first",
+    ]

@@ -30,6 +30,8 @@ class Context:
     route: str | None = None
     path: str | None = None
     line: int | None = None  # where the entry function calls on toward the finding
+    #: every line where it does (``line`` is the first): a fix offloads each of these calls
+    calls: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
@@ -39,6 +41,7 @@ class Context:
             "route": self.route,
             "path": self.path,
             "line": self.line,
+            "calls": list(self.calls),
         }
 
     @property

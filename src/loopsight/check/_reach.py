@@ -258,11 +258,13 @@ def _own_findings(function: _LoopFunction, sites: list[Site]) -> Iterator[Findin
 
 
 class _Reached(NamedTuple):
-    """A loop function that reaches a blocking site: where it calls on, and the next function."""
+    """A loop function that reaches a blocking site: where it calls on, and the next function
+    (and every line where it calls on toward the site)."""
 
     key: FunctionKey
     line: int
     next: FunctionKey
+    lines: tuple[int, ...] = ()
 
 
 def _reaching(
@@ -281,21 +283,22 @@ def _reaching(
     """
     toward: dict[FunctionKey, tuple[FunctionKey | None, int]] = {sink: (None, 0)}
     reached: list[_Reached] = []
-    seen_entries: set[FunctionKey] = set()
+    lines: dict[FunctionKey, set[int]] = {}  # an entry's every call toward the site
     queue: deque[FunctionKey] = deque((sink,))
     while queue:
         key = queue.popleft()
         for caller, line, _ in callers.get(key, ()):
             if suppressed(line, code, index.modules[caller.module].noqa):
                 continue
-            if caller in loop and caller not in seen_entries:
-                seen_entries.add(caller)
-                reached.append(_Reached(caller, line, key))
+            if caller in loop:
+                if caller not in lines:
+                    reached.append(_Reached(caller, line, key))
+                lines.setdefault(caller, set()).add(line)
             # the walk goes on through sync callers (a sync lifespan function included)
             if caller not in toward and caller not in async_loop:
                 toward[caller] = (key, line)
                 queue.append(caller)
-    return reached, toward
+    return [item._replace(lines=tuple(sorted(lines[item.key]))) for item in reached], toward
 
 
 def _site_findings(
@@ -350,7 +353,7 @@ def _is_async(index: ProjectIndex, key: FunctionKey) -> bool:
 
 def _entry_context(index: ProjectIndex, item: _Reached, entry: Entry) -> Context:
     path = index.modules[item.key.module].path
-    return Context(entry.kind.label, item.key.qualname, entry.route, path, item.line)
+    return Context(entry.kind.label, item.key.qualname, entry.route, path, item.line, item.lines)
 
 
 def _merged(findings: list[Finding]) -> list[Finding]:

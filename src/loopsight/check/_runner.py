@@ -48,6 +48,8 @@ class CheckResult:
     files: int = 0
     lines: int = 0
     parsed: int = 0
+    #: each file's summary, by shown path (a re-check of a few rewritten files reuses them)
+    summaries: dict[str, ModuleSummary] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -170,16 +172,19 @@ def run_check(
     cache_dir: Path | None = None,
     jobs: int | None = None,
     sources: Mapping[str, bytes] | None = None,
+    known: Mapping[str, ModuleSummary] | None = None,
 ) -> CheckResult:
     """Check every Python file under ``paths``; never imports or runs the code checked.
 
     ``sources`` gives the contents of some files (by shown path) instead of the disk's: the
-    fixer re-checks its rewrites before writing them (not cached).
+    fixer re-checks its rewrites before writing them (not cached); ``known``, the summaries
+    of the other files from a check made with the same config (``CheckResult.summaries``).
     """
     enabled = gc.isenabled()
     gc.disable()  # the run allocates millions of acyclic objects; collections only cost time
     try:
-        return _run(paths, config or CheckConfig(), cache_dir, jobs, sources or {})
+        given = (sources or {}, known or {})
+        return _run(paths, config or CheckConfig(), cache_dir, jobs, given)
     finally:
         if enabled:
             gc.enable()
@@ -190,14 +195,14 @@ def _run(
     config: CheckConfig,
     cache_dir: Path | None,
     jobs: int | None,
-    sources: Mapping[str, bytes],
+    given: tuple[Mapping[str, bytes], Mapping[str, ModuleSummary]],
 ) -> CheckResult:
     extra = {name: code for hook in HOOKS.configured_calls for name, code in hook(config).items()}
     context = _JobContext([], CanonicalNames(extra_blocking=extra), offload_functions(config))
     base = DEFAULT_EXCLUDE if config.exclude is None else config.exclude
     files = discover(paths, base + config.extend_exclude)
     cache = SummaryCache(cache_dir) if cache_dir is not None else None
-    summaries, pending = _collect(files, context.jobs, cache, config.fingerprint(), sources)
+    summaries, pending = _collect(files, context.jobs, cache, config.fingerprint(), given)
     fresh = _analyse_all(context, pending, jobs if jobs is not None else (os.cpu_count() or 1))
     summaries.update(fresh)
     if cache is not None:
@@ -214,16 +219,21 @@ def _collect(
     jobs: list[_Job],
     cache: SummaryCache | None,
     fingerprint: str,
-    given: Mapping[str, bytes],
+    given: tuple[Mapping[str, bytes], Mapping[str, ModuleSummary]],
 ) -> tuple[dict[int, ModuleSummary], list[int]]:
-    """One job per source; the summaries the cache (or an unreadable file) already gives, and
-    the positions still to parse."""
+    """One job per source; the summaries the cache, the caller (or an unreadable file)
+    already gives, and the positions still to parse."""
     summaries: dict[int, ModuleSummary] = {}
     pending: list[int] = []
+    contents, known = given
     for position, source in enumerate(sources):
-        if source.shown in given:
-            jobs.append(_Job(source, given[source.shown], ""))
+        if source.shown in contents:
+            jobs.append(_Job(source, contents[source.shown], ""))
             pending.append(position)
+            continue
+        if source.shown in known:
+            jobs.append(_Job(source, None, ""))
+            summaries[position] = known[source.shown]
             continue
         found = _cached_or_read(source, cache, fingerprint)
         if isinstance(found, _Job):
@@ -283,4 +293,5 @@ def _findings(
         }
     )
     lines = sum(summary.lines for summary in summaries)
-    return CheckResult(kept, len(summaries), lines, parsed)
+    by_path = {summary.path: summary for summary in summaries}
+    return CheckResult(kept, len(summaries), lines, parsed, by_path)

@@ -157,7 +157,13 @@ def run(argv: list[str]) -> int:
     if options.fix or options.diff:
         from loopsight.check.fix import fix_findings, print_report, write_fixes
 
-        report = fix_findings(result.findings, targets, settings, unsafe=options.unsafe_fixes)
+        report = fix_findings(
+            result.findings,
+            targets,
+            settings,
+            unsafe=options.unsafe_fixes,
+            known=result.summaries,
+        )
         if not options.diff:
             report = write_fixes(report)
         render = RENDERERS[output_format]

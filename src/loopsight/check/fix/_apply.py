@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,10 +17,12 @@ from loopsight.check._config import CheckConfig
 from loopsight.check._files import DEFAULT_EXCLUDE, discover
 from loopsight.check._finding import Finding
 from loopsight.check._runner import run_check
+from loopsight.check._summary import ModuleSummary
 from loopsight.check.fix import _middleware  # noqa: F401  (registers LS501's fix)
-from loopsight.check.fix._facts import collect
+from loopsight.check.fix._facts import ModuleFacts, collect
 from loopsight.check.fix._fixers import FIXERS, FixContext, Planned, site
 from loopsight.check.fix._model import FileFix, FixKind, FixReport, Outcome, Safety, Status
+from loopsight.check.fix._regions import Region, cut
 from loopsight.check.fix._rewrite import rewrite, still_compiles
 
 __all__ = ["fix_findings", "write_fixes"]
@@ -55,7 +57,9 @@ class _FilePlan:
 
     path: str
     before: bytes
-    module: cst.Module
+    #: the parts of the file the fixes touch, parsed (see ``_regions``)
+    regions: list[Region]
+    facts: ModuleFacts
     #: by view (its index in the list of views, see :func:`_views`)
     candidates: dict[int, list[Planned]] = field(default_factory=dict)
 
@@ -128,12 +132,13 @@ def _plan_file(
         return None, outcomes
     try:
         before = Path(path).read_bytes()
-        # a fresh tree: the wrapper's defensive deep copy would cost as much as the parse
-        wrapper = cst.MetadataWrapper(cst.parse_module(before), unsafe_skip_copy=True)
+        lines = {site(f)[1] for f in findings} | {f.line for f in findings}
+        regions, tree = cut(before, lines)
     except (OSError, cst.ParserSyntaxError, UnicodeDecodeError):
         return None, outcomes  # unreadable or unparsable: left untouched
-    plan = _FilePlan(path, before, wrapper.module)
-    context = FixContext(path, before.splitlines(), collect(wrapper), called, tuple(findings))
+    facts = collect(regions, tree)
+    plan = _FilePlan(path, before, regions, facts)
+    context = FixContext(path, before.splitlines(), facts, called, tuple(findings))
     for i, finding in views.items():
         allowed, held_back = _choose(finding, context, unsafe)
         if allowed:
@@ -153,7 +158,8 @@ def _edits(plan: _FilePlan, dropped: Container[_EditKey]) -> list[Planned]:
 def _rendered(plan: _FilePlan, edits: list[Planned]) -> bytes | None:
     """The file with ``edits`` applied, if it still compiles."""
     try:
-        after = rewrite(plan.module, edits)
+        paths = plan.facts.holding(p.node for p in edits)
+        after = rewrite(plan.before, plan.regions, edits, paths)
     except Exception:  # a libcst refusal is one bad edit: roll it back and go on
         return None
     return after if still_compiles(after, plan.path) else None
@@ -255,14 +261,20 @@ def _plan(
 
 
 def fix_findings(
-    findings: list[Finding], paths: list[str], config: CheckConfig, *, unsafe: bool = False
+    findings: list[Finding],
+    paths: list[str],
+    config: CheckConfig,
+    *,
+    unsafe: bool = False,
+    known: Mapping[str, ModuleSummary] | None = None,
 ) -> FixReport:
     """Plan, apply in memory, re-check and roll back; nothing is written (see
-    :func:`write_fixes`)."""
+    :func:`write_fixes`). ``known``: the check's summaries (``CheckResult.summaries``), so
+    that a re-check parses only the rewritten files."""
     views, owners = _views(findings)
     plans, outcomes = _plan(views, paths, config, unsafe)
     dropped: dict[_EditKey, str] = {}
-    rendered, left = _settle(plans, dropped, views, paths, config)
+    rendered, left = _settle(plans, dropped, views, (paths, config, known or {}))
     for plan in plans:
         chosen = plan.chosen(dropped)
         for i, candidates in plan.candidates.items():
@@ -302,11 +314,11 @@ def _settle(
     plans: list[_FilePlan],
     dropped: dict[_EditKey, str],
     findings: list[Finding],
-    paths: list[str],
-    config: CheckConfig,
+    project: tuple[list[str], CheckConfig, Mapping[str, ModuleSummary]],
 ) -> tuple[dict[str, bytes], list[Finding]]:
     """Render and re-check until every edit left removes its finding (each round drops at
     least one edit, so this ends): the rewritten files and the findings they still have."""
+    paths, config, known = project
     while True:
         rendered: dict[str, bytes] = {}
         for plan in plans:
@@ -317,7 +329,8 @@ def _settle(
                 rendered[plan.path] = after
         if not rendered:
             return rendered, findings
-        recheck = _views(run_check(paths, config, jobs=1, sources=rendered).findings)[0]
+        again = run_check(paths, config, jobs=1, sources=rendered, known=known)
+        recheck = _views(again.findings)[0]
         failing = _failing(plans, set(dropped), findings, recheck)
         if not failing:
             return rendered, recheck

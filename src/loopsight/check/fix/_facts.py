@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.metadata import PositionProvider
+
+from loopsight.check.fix._regions import Region
 
 __all__ = ["CallFacts", "FunctionFacts", "ModuleFacts", "collect"]
 
@@ -55,6 +59,35 @@ class ModuleFacts:
     classes: list[tuple[str, int, cst.ClassDef]] = field(default_factory=list)
     framework: str | None = None
     imported: set[str] = field(default_factory=set)
+    #: calls by the line they start on, with their column
+    lines: dict[int, list[tuple[int, CallFacts]]] = field(default_factory=dict)
+    #: each node's parent, by id (the rewriter walks down only toward the nodes it rewrites)
+    parents: dict[int, int] = field(default_factory=dict)
+
+    def holding(self, nodes: Iterable[cst.CSTNode]) -> set[int]:
+        """The ids of ``nodes`` and of every node that holds one of them."""
+        found: set[int] = set()
+        for node in nodes:
+            at: int | None = id(node)
+            while at is not None and at not in found:
+                found.add(at)
+                at = self.parents.get(at)
+        return found
+
+    def imports_from(self, module: str) -> None:
+        """Note ``from module import ...``."""
+        top = module.split(".")[0]
+        if top in _FRAMEWORKS and self.framework != "fastapi":
+            self.framework = top
+
+    def imports(self, name: str, bound: str | None) -> None:
+        """Note an imported ``name`` (bound to ``bound`` when aliased)."""
+        self.imports_from(name)
+        self.imported.add(bound if bound is not None else name.split(".")[0])
+
+    def calls_on(self, line: int) -> list[CallFacts]:
+        """The calls starting on ``line``, left to right."""
+        return [call for _, call in sorted(self.lines.get(line, ()), key=lambda pair: pair[0])]
 
     def function_at(self, name: str, line: int) -> FunctionFacts | None:
         """The innermost function called ``name`` whose lines hold ``line``."""
@@ -82,11 +115,23 @@ def callee_name(func: cst.BaseExpression) -> str:
 class _Collector(cst.CSTVisitor):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
-    def __init__(self, facts: ModuleFacts) -> None:
+    def __init__(self, facts: ModuleFacts, shift: int = 0) -> None:
         super().__init__()
         self.facts = facts
+        self.shift = shift  # lines of the file above the region walked
         # each scope: the function it is (None for a lambda, generator or class body)
         self.scopes: list[FunctionFacts | None] = []
+        self.path: list[int] = []  # ids of the nodes from the module down to the one visited
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.path:
+            self.facts.parents[id(node)] = self.path[-1]
+        self.path.append(id(node))
+        return super().on_visit(node)
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        super().on_leave(original_node)
+        self.path.pop()
 
     def _function(self) -> FunctionFacts | None:
         for scope in reversed(self.scopes):
@@ -106,9 +151,8 @@ class _Collector(cst.CSTVisitor):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         where = self.get_metadata(PositionProvider, node)
-        facts = FunctionFacts(
-            node, node.name.value, where.start.line, where.end.line, node.asynchronous is not None
-        )
+        start, end = where.start.line + self.shift, where.end.line + self.shift
+        facts = FunctionFacts(node, node.name.value, start, end, node.asynchronous is not None)
         self.facts.functions.append(facts)
         self.scopes.append(facts)
 
@@ -129,7 +173,7 @@ class _Collector(cst.CSTVisitor):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         where = self.get_metadata(PositionProvider, node)
-        self.facts.classes.append((node.name.value, where.start.line, node))
+        self.facts.classes.append((node.name.value, where.start.line + self.shift, node))
         self.scopes.append(None)
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
@@ -157,29 +201,25 @@ class _Collector(cst.CSTVisitor):
         call = CallFacts(node, callee_name(node.func), here)
         if call.name in _LOOP_BOUND:
             self._mark_loop_bound()
-        self.facts.calls.setdefault((start.line, start.column), []).append(call)
+        line = start.line + self.shift
+        self.facts.calls.setdefault((line, start.column), []).append(call)
+        self.facts.lines.setdefault(line, []).append((start.column, call))
 
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
-            self._imported(_dotted(alias.name), alias)
+            self.facts.imports(_dotted(alias.name), _bound(alias))
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        module = _dotted(node.module) if node.module is not None else ""
-        self._framework(module)
+        self.facts.imports_from(_dotted(node.module) if node.module is not None else "")
         if isinstance(node.names, cst.ImportStar):
             return
         for alias in node.names:
-            self._imported(_dotted(alias.name), alias)
+            self.facts.imports(_dotted(alias.name), _bound(alias))
 
-    def _imported(self, name: str, alias: cst.ImportAlias) -> None:
-        self._framework(name)
-        bound = alias.asname.name if alias.asname is not None else None
-        self.facts.imported.add(bound.value if isinstance(bound, cst.Name) else name.split(".")[0])
 
-    def _framework(self, module: str) -> None:
-        top = module.split(".")[0]
-        if top in _FRAMEWORKS and self.facts.framework != "fastapi":
-            self.facts.framework = top
+def _bound(alias: cst.ImportAlias) -> str | None:
+    bound = alias.asname.name if alias.asname is not None else None
+    return bound.value if isinstance(bound, cst.Name) else None
 
 
 def _dotted(node: cst.BaseExpression) -> str:
@@ -190,8 +230,27 @@ def _dotted(node: cst.BaseExpression) -> str:
     return ""
 
 
-def collect(wrapper: cst.MetadataWrapper) -> ModuleFacts:
-    """Walk the module once."""
+def collect(regions: Iterable[Region], tree: ast.Module | None) -> ModuleFacts:
+    """Walk each region once (lines are the file's); imports are read from the whole file's
+    ``ast`` tree (the regions may not hold them all)."""
     facts = ModuleFacts()
-    wrapper.visit(_Collector(facts))
+    if tree is not None:
+        _imports(tree, facts)
+    for region in regions:
+        wrapper = cst.MetadataWrapper(region.module, unsafe_skip_copy=True)
+        wrapper.visit(_Collector(facts, region.shift))
     return facts
+
+
+def _imports(tree: ast.Module, facts: ModuleFacts) -> None:
+    """Every import in the module, as the collector notes them (it walks only some)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                facts.imports(alias.name, alias.asname)
+        elif isinstance(node, ast.ImportFrom):
+            facts.imports_from(node.module or "")
+            for alias in node.names:
+                if alias.name == "*":
+                    break
+                facts.imports(alias.name, alias.asname)

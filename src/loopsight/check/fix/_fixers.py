@@ -92,7 +92,7 @@ def _call_at(finding: Finding, context: FixContext, name: str) -> CallFacts | No
     if not 0 < line <= len(context.lines):
         return None
     if at is None:  # an entry's call line: any call on it
-        found = [c for (n, _), calls in context.facts.calls.items() if n == line for c in calls]
+        found = context.facts.calls_on(line)
     else:
         raw = context.lines[line - 1][: at - 1]
         column = len(raw.decode("utf-8", "replace"))  # ast counts bytes, libcst characters
@@ -202,20 +202,23 @@ def offload(finding: Finding, context: FixContext) -> Planned | None:
 def _other_calls(
     finding: Finding, context: FixContext, call: CallFacts
 ) -> list[tuple[int, CallFacts]]:
-    """The entry function's other calls of the helper it reaches the site through (the entry
-    names one call line; each call blocks, so each is offloaded)."""
-    if not _via_helper(finding):
+    """The entry's other calls toward the site, on the lines the finding lists for it (each
+    call blocks, so each is offloaded): on each line, the call of the same helper, or else
+    the line's only call."""
+    entry = finding.context
+    if not _via_helper(finding) or entry is None:
         return []
-    function = _loop_function(finding, context)
-    if function is None:
-        return []
-    return [
-        (line, other)
-        for (line, _), calls in sorted(context.facts.calls.items(), key=lambda item: item[0])
-        if function.start <= line <= function.end
-        for other in calls
-        if other.name == call.name and other.node is not call.node and other.awaitable_here
-    ]
+    others: list[tuple[int, CallFacts]] = []
+    for line in entry.calls:
+        on_line = [
+            found
+            for found in context.facts.calls_on(line)
+            if found.node is not call.node and found.awaitable_here
+        ]
+        named = [found for found in on_line if found.name == call.name]
+        chosen = named or (on_line if len(on_line) == 1 else [])
+        others += ((line, found) for found in chosen)
+    return others
 
 
 def _next_hop(finding: Finding) -> str:
