@@ -462,32 +462,33 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             facts.returns = self._annotation(node.returns)
         facts.validates = _validates(node)
         self._define(node.name, "function", qualname)
-        saved = (self.function, self.prefix, self.awaited, self.bare, self.held)
-        self.function, self.prefix, self.held = facts, qualname + ".", []
-        self.scopes.append(scope)
-        guarded, cached = self.loop_guarded, self.cached
-        self.cached = any(decorator.ref in _CACHING for decorator in facts.decorators)
-        for stmt in node.body:
-            self.visit(stmt)
-            self.loop_guarded += _is_loop_guard(stmt)
-        self.loop_guarded, self.cached = guarded, cached
-        self.scopes.pop()
-        self.function, self.prefix, self.awaited, self.bare, self.held = saved
+        cached = any(decorator.ref in _CACHING for decorator in facts.decorators)
+        self._walk_body(facts, scope, node.body, cached)
 
     visit_AsyncFunctionDef = visit_FunctionDef
+
+    def _walk_body(
+        self, facts: FunctionFacts, scope: dict[str, str | None], body: list[ast.stmt], cached: bool
+    ) -> None:
+        """Walk ``body`` as the body of the function ``facts`` describes."""
+        saved = (self.function, self.prefix, self.awaited, self.bare, self.held)
+        self.function, self.prefix, self.held = facts, facts.qualname + ".", []
+        self.scopes.append(scope)
+        guarded, was_cached = self.loop_guarded, self.cached
+        self.cached = cached
+        for stmt in body:
+            self.visit(stmt)
+            self.loop_guarded += _is_loop_guard(stmt)
+        self.loop_guarded, self.cached = guarded, was_cached
+        self.scopes.pop()
+        self.function, self.prefix, self.awaited, self.bare, self.held = saved
 
     def _main_block(self, node: ast.If) -> None:
         """``if __name__ == "__main__":`` at module level, walked as a sync function named
         ``MAIN_BLOCK``: a coroutine it hands to ``asyncio.run`` runs on a loop of its own."""
         facts = FunctionFacts(MAIN_BLOCK, node.lineno, node.col_offset, False)
         self.summary.functions[MAIN_BLOCK] = facts
-        saved = (self.function, self.prefix, self.awaited, self.bare, self.held)
-        self.function, self.prefix, self.held = facts, MAIN_BLOCK + ".", []
-        self.scopes.append({})
-        for stmt in node.body:
-            self.visit(stmt)
-        self.scopes.pop()
-        self.function, self.prefix, self.awaited, self.bare, self.held = saved
+        self._walk_body(facts, {}, node.body, cached=False)
         for stmt in node.orelse:
             self.visit(stmt)
 
@@ -651,7 +652,8 @@ class _Visitor(ModuleScope, ast.NodeVisitor):
             first = args[0]
             kind = type(first)  # a buffer made or named, a kernel path: not ``self.path``
             if (
-                kind in _MAYBE_NO_DISK or (kind is ast.Attribute and first.attr == "devnull")  # type: ignore[attr-defined]
+                kind in _MAYBE_NO_DISK
+                or (isinstance(first, ast.Attribute) and first.attr == "devnull")
             ) and self._ref(first) in _NO_DISK:
                 shape |= NO_DISK
             if len(args) > 1 and any(_names_wnohang(arg) for arg in args[1:]):
